@@ -1,0 +1,414 @@
+"""Training: corpus → tokenizers → length-bucketed batches → teacher-forced fit → scored checkpoint.
+
+Progress survives interruption: after every epoch the full training state (weights, optimizer, best
+weights, counters, tokenizers) is written atomically to ``<output>.training/``, and ``resume`` continues
+from there. The finished checkpoint replaces ``<output>`` atomically, and the state folder is removed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import platform
+import random
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from nmt import checkpoint as ckpt
+from nmt.config import Config
+from nmt.data import ReadReport, Split, read_corpus, split_by_english
+from nmt.metrics import corpus_scores
+from nmt.model import masked_loss
+from nmt.tokenizer import BOS_ID, EOS_ID, Tokenizer
+from nmt.translator import Translator
+
+# Layers whose role is the same in any model translating into the same language: the English side.
+TARGET_SIDE_LAYERS = ("target_embedding", "attention", "attentional_layer", "output_projection")
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# Data
+
+
+def read_split(config: Config) -> tuple[Split, dict]:
+    """Reads every corpus in ``config.data`` and splits by English sentence; returns the split and a report."""
+    pairs, reports = [], {}
+    for spec in filter(None, (s.strip() for s in config.data.split(","))):
+        report = ReadReport()
+        pairs.extend(read_corpus(spec, config.source_lang, config.target_lang, config.max_chars, report))
+        log(f"{spec}: {report}")
+        reports[spec] = {"kept": report.kept, "skipped": dict(report.skipped)}
+    if not pairs:
+        raise ValueError("no training data: set `data` in config.ini or pass --data FILE")
+    english_side = 0 if config.source_lang == "en" else 1
+    split = split_by_english(pairs, english_side, config.valid_size, config.test_size, config.seed)
+    log(f"split by English sentence (seed {config.seed}): "
+        f"{len(split.train)} train, {len(split.valid)} valid, {len(split.test)} test")
+    return split, reports
+
+
+def encode_pairs(pairs, source_tokenizer: Tokenizer, target_tokenizer: Tokenizer, max_pieces: int):
+    """(source ids + eos, target ids) for pairs within `max_pieces`; also returns how many were too long."""
+    examples, too_long = [], 0
+    for source, target in pairs:
+        source_ids, target_ids = source_tokenizer.encode(source), target_tokenizer.encode(target)
+        if len(source_ids) > max_pieces or len(target_ids) > max_pieces:
+            too_long += 1
+            continue
+        examples.append((source_ids + [EOS_ID], target_ids))
+    return examples, too_long
+
+
+def _padded_length(length: int) -> int:
+    """Lengths round up to a multiple of 8, so a compiled training step sees few distinct shapes."""
+    return 8 * math.ceil(length / 8)
+
+
+class Batches(keras.utils.PyDataset):
+    """Length-bucketed batches of about `batch_tokens` padded target tokens, reshuffled every epoch.
+
+    Each item is ``((source_ids (B, S), target_input_ids (B, T)), target_output_ids (B, T))`` where
+    target input is bos + reference and target output is reference + eos.
+    """
+
+    def __init__(self, examples, batch_tokens: int, seed: int, shuffle: bool):
+        super().__init__()
+        self.examples, self.batch_tokens, self.shuffle = examples, batch_tokens, shuffle
+        self.rng = random.Random(seed)
+        self.batches = self._make_batches()
+
+    def _make_batches(self):
+        # Sorting by length with a little noise keeps batches tight but different across epochs.
+        lengths = [max(len(source), len(target) + 1) for source, target in self.examples]
+        noise = [self.rng.random() if self.shuffle else 0.0 for _ in lengths]
+        order = sorted(range(len(lengths)), key=lambda i: lengths[i] + noise[i])
+        batches, current = [], []
+        for i in order:
+            # Sorted order means example i is the longest so far in the batch.
+            if current and _padded_length(lengths[i]) * (len(current) + 1) > self.batch_tokens:
+                batches.append(current)
+                current = []
+            current.append(i)
+        if current:
+            batches.append(current)
+        if self.shuffle:
+            self.rng.shuffle(batches)
+        # Keras derives the TensorFlow input signature from the first two batches, keeping only the
+        # dimensions in which they differ as variable: put a batch of another length second.
+        other = next((i for i, b in enumerate(batches) if self._length(b) != self._length(batches[0])), None)
+        if other is not None:
+            batches[1], batches[other] = batches[other], batches[1]
+        return batches
+
+    def _length(self, batch) -> int:
+        """The padded length of a batch of example indices, shared by source and target so that a
+        compiled training step sees one shape per length bucket (JAX compiles once per shape)."""
+        return _padded_length(max(max(len(self.examples[i][0]), len(self.examples[i][1]) + 1) for i in batch))
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __getitem__(self, index):
+        rows = [self.examples[i] for i in self.batches[index]]
+        length = self._length(self.batches[index])
+        source = np.zeros((len(rows), length), np.int32)
+        target_input = np.zeros((len(rows), length), np.int32)
+        target_output = np.zeros((len(rows), length), np.int32)
+        for r, (s, t) in enumerate(rows):
+            source[r, : len(s)] = s
+            target_input[r, : len(t) + 1] = [BOS_ID] + t
+            target_output[r, : len(t) + 1] = t + [EOS_ID]
+        return (source, target_input), target_output
+
+    def on_epoch_end(self):
+        if self.shuffle:
+            self.batches = self._make_batches()
+
+    @property
+    def target_tokens(self) -> int:
+        return sum(len(t) + 1 for _, t in self.examples)
+
+
+# --------------------------------------------------------------------------------------------------
+# Resumable progress
+
+
+class Progress(keras.callbacks.Callback):
+    """Keeps the best weights by validation loss, halves the learning rate when it stalls, stops after
+    `patience` epochs without improvement or past the time budget, and saves all of it every epoch."""
+
+    def __init__(self, state_dir: Path, config: Config, tokenizers, start: dict | None):
+        super().__init__()
+        self.state_dir, self.config, self.tokenizers = state_dir, config, tokenizers
+        self.state = start or {"epoch": 0, "best_loss": None, "best_epoch": 0, "wait": 0, "seconds": 0.0,
+                               "history": []}
+        self.best_weights = None
+
+    def on_train_begin(self, logs=None):
+        self.started = time.time() - self.state["seconds"]
+        if self.state["best_loss"] is not None:
+            self.best_weights = _read_best(self.state_dir, self.model)
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = float(logs["val_loss"])
+        state = self.state
+        state["epoch"] = epoch + 1
+        state["seconds"] = time.time() - self.started
+        state["history"].append({"epoch": epoch + 1, "loss": float(logs["loss"]), "val_loss": loss,
+                                 "learning_rate": float(self.model.optimizer.learning_rate.numpy())})
+        if state["best_loss"] is None or loss < state["best_loss"]:
+            state.update(best_loss=loss, best_epoch=epoch + 1, wait=0)
+            self.best_weights = self.model.get_weights()
+        else:
+            state["wait"] += 1
+            learning_rate = self.model.optimizer.learning_rate
+            learning_rate.assign(learning_rate * 0.5)
+            log(f"validation loss did not improve; learning rate halved to {float(learning_rate.numpy()):.2e}")
+        if state["wait"] >= self.config.patience:
+            log(f"stopping: no improvement for {state['wait']} epochs")
+            self.model.stop_training = True
+        if self.config.max_minutes and state["seconds"] > 60 * self.config.max_minutes:
+            log(f"stopping: time budget of {self.config.max_minutes} minutes reached")
+            self.model.stop_training = True
+        self._save()
+
+    def _save(self):
+        staging = Path(tempfile.mkdtemp(prefix=f".{self.state_dir.name}.staging-", dir=self.state_dir.parent))
+        try:
+            ckpt.write_weights(self.model, staging / "last.h5", dtype="float32")
+            best = self.model.get_weights()
+            self.model.set_weights(self.best_weights)
+            ckpt.write_weights(self.model, staging / "best.h5", dtype="float32")
+            self.model.set_weights(best)
+            with open(staging / "optimizer.npz", "wb") as f:
+                np.savez(f, *[np.asarray(v) for v in self.model.optimizer.variables])
+            self.tokenizers[0].save(staging / ckpt.SOURCE_SPM)
+            self.tokenizers[1].save(staging / ckpt.TARGET_SPM)
+            (staging / "config.json").write_text(self.config.to_json(), encoding="utf-8")
+            (staging / "state.json").write_text(json.dumps(self.state, indent=2), encoding="utf-8")
+            ckpt.replace_directory(staging, self.state_dir)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+
+def _read_best(state_dir: Path, model):
+    current = model.get_weights()
+    ckpt.read_weights(model, state_dir / "best.h5")
+    best = model.get_weights()
+    model.set_weights(current)
+    return best
+
+
+def _restore(state_dir: Path, model, optimizer) -> dict:
+    ckpt.read_weights(model, state_dir / "last.h5")
+    optimizer.build(model.trainable_variables)
+    with np.load(state_dir / "optimizer.npz", allow_pickle=False) as stored:
+        values = [stored[f"arr_{i}"] for i in range(len(stored.files))]
+    if len(values) != len(optimizer.variables):
+        raise ckpt.CheckpointError(f"{state_dir / 'optimizer.npz'}: does not match this model's optimizer")
+    for variable, value in zip(optimizer.variables, values):
+        variable.assign(value)
+    return json.loads((state_dir / "state.json").read_text(encoding="utf-8"))
+
+
+# --------------------------------------------------------------------------------------------------
+# Transfer
+
+
+def transfer_from(parent_dir, model, target_tokenizer: Tokenizer, config: Config) -> list[str]:
+    """Initialises the target-side layers (embeddings, decoder LSTMs, attention, attentional layer,
+    output projection) from a parent checkpoint that translates into the same language with the same
+    target vocabulary. Returns the names of the layers copied."""
+    parent = ckpt.load_checkpoint(parent_dir)
+    if parent.config.target_lang != config.target_lang:
+        raise ValueError(
+            f"{parent_dir} translates into {parent.config.target_lang!r}, this model into {config.target_lang!r}: "
+            "only the target side transfers, so both must translate into the same language"
+        )
+    if parent.target_tokenizer.model_proto != target_tokenizer.model_proto:
+        raise ValueError(f"{parent_dir}: its target SentencePiece model differs from this model's")
+    names = set(TARGET_SIDE_LAYERS) | {layer.name for layer in model.decoder_layers}
+    parent_path = Path(parent_dir) / ckpt.WEIGHTS
+    return ckpt.read_weights(model, parent_path, only=names)
+
+
+# --------------------------------------------------------------------------------------------------
+# The whole run
+
+
+def hardware() -> str:
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return f"{jax.devices()[0].device_kind} ({jax.default_backend()}), {os.cpu_count()} CPU cores"
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, no accelerator"
+
+
+def versions() -> dict:
+    import sacrebleu
+    import sentencepiece
+
+    found = {"python": platform.python_version(), "keras": keras.__version__, "backend": keras.backend.backend(),
+             "sentencepiece": sentencepiece.__version__, "sacrebleu": sacrebleu.__version__}
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        found["tensorflow"] = tf.__version__
+    return found
+
+
+def train(config: Config, resume: bool = False) -> Path:
+    """Trains, scores on the test split, and writes the checkpoint folder ``config.output``."""
+    keras.utils.set_random_seed(config.seed)
+    output = Path(config.output)
+    state_dir = output.with_name(output.name + ".training")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    split, reports = read_split(config)
+
+    if resume and state_dir.is_dir():
+        saved = Config.from_dict(json.loads((state_dir / "config.json").read_text(encoding="utf-8")))
+        if dataclasses.replace(saved, epochs=config.epochs, max_minutes=config.max_minutes) != config:
+            raise ValueError(f"{state_dir}: was started with a different configuration; resume with the same one")
+        tokenizers = (Tokenizer.load(state_dir / ckpt.SOURCE_SPM), Tokenizer.load(state_dir / ckpt.TARGET_SPM))
+        log(f"resuming from {state_dir}")
+    else:
+        if resume:
+            log(f"nothing to resume at {state_dir}; starting afresh")
+        source_tokenizer = Tokenizer.train((s for s, _ in split.train), config.source_vocab_size)
+        if config.init_from:
+            target_tokenizer = ckpt.load_checkpoint(config.init_from).target_tokenizer
+            log(f"target tokenizer taken from the parent {config.init_from}")
+        else:
+            target_tokenizer = Tokenizer.train((t for _, t in split.train), config.target_vocab_size)
+        tokenizers = (source_tokenizer, target_tokenizer)
+    log(f"vocabularies: {tokenizers[0].vocab_size} source pieces, {tokenizers[1].vocab_size} target pieces")
+
+    train_examples, too_long = encode_pairs(split.train, *tokenizers, config.max_pieces)
+    valid_examples, _ = encode_pairs(split.valid, *tokenizers, config.max_pieces)
+    log(f"{len(train_examples)} training pairs ({too_long} skipped: over {config.max_pieces} pieces)")
+    train_batches = Batches(train_examples, config.batch_tokens, config.seed, shuffle=True)
+    valid_batches = Batches(valid_examples, config.batch_tokens, config.seed, shuffle=False)
+
+    model = ckpt.build_model(config, *tokenizers)
+    optimizer = keras.optimizers.Adam(config.learning_rate, clipnorm=5.0)
+    transferred = []
+    start = None
+    if resume and state_dir.is_dir():
+        start = _restore(state_dir, model, optimizer)
+    elif config.init_from:
+        transferred = transfer_from(config.init_from, model, tokenizers[1], config)
+        log(f"initialised from {config.init_from}: {', '.join(transferred)}")
+    progress = Progress(state_dir, config, tokenizers, start)
+    model.compile(optimizer=optimizer, loss=masked_loss(config.label_smoothing))
+    log(f"{model.count_params():,} parameters; training on {hardware()}")
+
+    first_epoch = progress.state["epoch"]
+    if config.freeze_epochs and transferred and first_epoch < config.freeze_epochs:
+        frozen = [layer for layer in model.layers if layer.name in transferred]
+        for layer in frozen:
+            layer.trainable = False
+        model.compile(optimizer=optimizer, loss=masked_loss(config.label_smoothing))
+        model.fit(train_batches, validation_data=valid_batches, epochs=config.freeze_epochs,
+                  initial_epoch=first_epoch, callbacks=[progress], verbose=2)
+        for layer in frozen:
+            layer.trainable = True
+        model.compile(optimizer=optimizer, loss=masked_loss(config.label_smoothing))
+        first_epoch = progress.state["epoch"]
+    if not model.stop_training and first_epoch < config.epochs:
+        model.fit(train_batches, validation_data=valid_batches, epochs=config.epochs, initial_epoch=first_epoch,
+                  callbacks=[progress], verbose=1)
+    model.set_weights(progress.best_weights)
+    state = progress.state
+    tokens_per_s = train_batches.target_tokens * state["epoch"] / max(state["seconds"], 1e-9)
+    log(f"trained {state['epoch']} epochs in {state['seconds'] / 60:.1f} min "
+        f"({tokens_per_s:,.0f} target tokens/s); best validation loss {state['best_loss']:.4f} "
+        f"at epoch {state['best_epoch']}")
+
+    # Score what will be shipped: the weights rounded to the checkpoint's float16.
+    model.set_weights([w.astype(np.float16).astype(w.dtype) for w in model.get_weights()])
+    checkpoint = ckpt.Checkpoint(config, model, *tokenizers, metrics={})
+    metrics = {
+        "pair": config.pair,
+        "test": score_test_split(Translator(checkpoint), split.test, config.beam_size),
+        "data": {"corpora": reports, "seed": config.seed, "split": {"train": len(split.train),
+                 "valid": len(split.valid), "test": len(split.test)}, "train_pairs_used": len(train_examples)},
+        "training": {"epochs": state["epoch"], "best_epoch": state["best_epoch"],
+                     "best_valid_loss": state["best_loss"], "wall_seconds": round(state["seconds"], 1),
+                     "target_tokens_per_second": round(tokens_per_s), "hardware": hardware(),
+                     "parameters": model.count_params(), "history": state["history"],
+                     "init_from": config.init_from or None, "transferred_layers": transferred},
+        "versions": versions(),
+    }
+    checkpoint.metrics = metrics
+    ckpt.save_checkpoint(output, checkpoint, model_card(config, metrics))
+    shutil.rmtree(state_dir, ignore_errors=True)
+    log(f"checkpoint written to {output}")
+    if config.push_to_hub:
+        push_to_hub(output, config.push_to_hub)
+    return output
+
+
+def score_test_split(translator: Translator, test_pairs, beam_size: int) -> dict:
+    """Corpus BLEU and chrF on the test split, greedy and with the default beam."""
+    sources, references = [s for s, _ in test_pairs], [t for _, t in test_pairs]
+    scores = {"sentences": len(test_pairs)}
+    for name, beam in (("greedy", 1), (f"beam{beam_size}", beam_size)):
+        started = time.time()
+        hypotheses = translator.translate_texts(sources, beam)
+        result = corpus_scores(hypotheses, references)
+        scores[name] = {"bleu": round(result.bleu, 2), "chrf": round(result.chrf, 2),
+                        "seconds": round(time.time() - started, 1)}
+        log(f"test {name}: BLEU {result.bleu:.2f}, chrF {result.chrf:.2f} on {len(test_pairs)} sentences")
+        scores["bleu_signature"], scores["chrf_signature"] = result.bleu_signature, result.chrf_signature
+    scores["bleu"], scores["chrf"] = scores[f"beam{beam_size}"]["bleu"], scores[f"beam{beam_size}"]["chrf"]
+    return scores
+
+
+def model_card(config: Config, metrics: dict) -> str:
+    test, training = metrics["test"], metrics["training"]
+    return f"""# {config.pair} LSTM + Luong attention
+
+Translates {config.source_lang} → {config.target_lang}. Trained by `train.py {config.pair}` from `config.ini`.
+
+| | |
+|---|---|
+| test BLEU (beam {config.beam_size}) | {test['bleu']} |
+| test chrF (beam {config.beam_size}) | {test['chrf']} |
+| test BLEU (greedy) | {test['greedy']['bleu']} |
+| test sentences | {test['sentences']} |
+| data | {', '.join(metrics['data']['corpora'])} |
+| split (train / valid / test) | {metrics['data']['split']['train']} / {metrics['data']['split']['valid']} / {metrics['data']['split']['test']} |
+| epochs (best) | {training['epochs']} ({training['best_epoch']}) |
+| wall time | {training['wall_seconds'] / 60:.1f} min on {training['hardware']} |
+| parameters | {training['parameters']:,} |
+| initialised from | {training['init_from'] or 'nothing (trained from scratch)'} |
+
+Model: {config.layers}-layer {'bidirectional ' if config.bidirectional else ''}LSTM encoder, {config.layers}-layer LSTM
+decoder, {config.units} units, `{config.score}` attention score, input feeding {'on' if config.input_feeding else 'off'},
+dropout {config.dropout}, label smoothing {config.label_smoothing}. Weights are stored in float16.
+
+Scores: sacrebleu `{test['bleu_signature']}` / `{test['chrf_signature']}`.
+The test split shares no English sentence with training. Data: Tatoeba (tatoeba.org, CC-BY 2.0 France)
+as packaged by manythings.org/anki.
+"""
+
+
+def push_to_hub(directory: Path, repo_id: str) -> None:
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    api.create_repo(repo_id, exist_ok=True)
+    api.upload_folder(folder_path=str(directory), repo_id=repo_id)
+    log(f"uploaded {directory} to the Hugging Face Hub repo {repo_id}")

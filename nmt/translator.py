@@ -1,0 +1,66 @@
+"""Text in, translations with their attention out: tokenizers + model + search behind one object."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from nmt.checkpoint import Checkpoint, load_checkpoint
+from nmt.search import Hypothesis, Searcher
+from nmt.tokenizer import EOS_ID
+
+
+@dataclasses.dataclass
+class Translation:
+    source: str
+    source_pieces: list[str]  # the encoder's input, "</s>" last
+    hypotheses: list[Hypothesis]  # n-best, best first
+
+    @property
+    def best(self) -> Hypothesis:
+        return self.hypotheses[0]
+
+
+class Translator:
+    def __init__(self, checkpoint: Checkpoint):
+        self.checkpoint = checkpoint
+        self.config = checkpoint.config
+        self.source_tokenizer = checkpoint.source_tokenizer
+        self.target_tokenizer = checkpoint.target_tokenizer
+        self.searcher = Searcher(checkpoint.model)
+
+    @classmethod
+    def load(cls, directory) -> Translator:
+        return cls(load_checkpoint(directory))
+
+    def source_ids(self, text: str) -> list[int]:
+        """The encoder input: the normalised text's pieces, then eos, cut to the trained length limit."""
+        return self.source_tokenizer.encode(text)[: self.config.max_pieces * 2] + [EOS_ID]
+
+    def text(self, hypothesis: Hypothesis) -> str:
+        return self.target_tokenizer.decode(hypothesis.token_ids)
+
+    def target_pieces(self, hypothesis: Hypothesis) -> list[str]:
+        return self.target_tokenizer.pieces(hypothesis.token_ids)
+
+    def translate(self, texts, beam_size: int | None = None, n_best: int = 1, max_length: int | None = None,
+                  batch_size: int = 64) -> list[Translation]:
+        """Translates `texts` (one sentence each) in length-sorted batches; results keep the input order."""
+        beam_size = beam_size or self.config.beam_size
+        max_length = max_length or self.config.max_output_pieces
+        sources = [self.source_ids(text) for text in texts]
+        order = np.argsort([len(s) for s in sources], kind="stable")
+        results: list[Translation | None] = [None] * len(texts)
+        for start in range(0, len(order), batch_size):
+            indices = order[start : start + batch_size]
+            nbests = self.searcher.search(
+                [sources[i] for i in indices], beam_size, n_best, self.config.length_penalty, max_length
+            )
+            for i, hypotheses in zip(indices, nbests):
+                pieces = self.source_tokenizer.pieces(sources[i])
+                results[i] = Translation(texts[i], pieces, hypotheses)
+        return results
+
+    def translate_texts(self, texts, beam_size: int | None = None) -> list[str]:
+        return [self.text(t.best) for t in self.translate(texts, beam_size)]

@@ -1,0 +1,50 @@
+"""Shared fixtures: real data from ../shared/data and one small checkpoint trained on it once per run."""
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+FRA = DATA / "fra-eng" / "fra.txt"
+KOR = DATA / "kor-eng" / "kor.txt"
+NEWS = DATA / "korean-english-news" / "korean-english-park.dev"
+
+
+def tiny_config(tmp_path, **overrides):
+    """A configuration small enough to train in seconds on 2 cores."""
+    from nmt.config import Config
+
+    values = dict(source_lang="fr", target_lang="en", data=f"{tmp_path / 'fra-sample.txt'}", valid_size=100,
+                  test_size=100, source_vocab_size=300, target_vocab_size=300, embedding_dim=32, units=64,
+                  layers=1, epochs=2, batch_tokens=2048, beam_size=3, output=str(tmp_path / "fr-en"))
+    values.update(overrides)
+    return Config(**values)
+
+
+def write_sample(path: Path, lines: int = 3000) -> Path:
+    """Every 20th line of the real fra.txt (which is sorted by length), so the sample spans all lengths."""
+    with open(FRA, encoding="utf-8") as f:
+        path.write_text("".join(line for i, line in enumerate(f) if i % 20 == 0 and i // 20 < lines), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def trained_checkpoint(tmp_path_factory):
+    """A real (tiny) fr→en checkpoint trained by nmt.training.train on a sample of fra.txt."""
+    from nmt.training import train
+
+    tmp_path = tmp_path_factory.mktemp("trained")
+    write_sample(tmp_path / "fra-sample.txt")
+    return train(tiny_config(tmp_path))
+
+
+@pytest.fixture(scope="session")
+def translator(trained_checkpoint):
+    from nmt.translator import Translator
+
+    return Translator.load(trained_checkpoint)

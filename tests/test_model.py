@@ -1,0 +1,70 @@
+import keras
+import numpy as np
+import pytest
+
+from nmt.config import Config
+from nmt.model import Seq2Seq, masked_loss
+from nmt.tokenizer import BOS_ID, EOS_ID
+from nmt.training import Batches
+
+
+def _model(**overrides):
+    config = Config(**{"embedding_dim": 16, "units": 32, "layers": 2, "dropout": 0.0, **overrides})
+    keras.utils.set_random_seed(1)
+    model = Seq2Seq(config, 40, 50)
+    model.build_weights()
+    return model
+
+
+@pytest.mark.parametrize("input_feeding", [True, False])
+@pytest.mark.parametrize("bidirectional", [True, False])
+@pytest.mark.parametrize("score", ["dot", "general", "concat"])
+def test_step_by_step_inference_reproduces_teacher_forced_decoding(score, bidirectional, input_feeding):
+    """The inference path (encode once, then one step per piece) reuses the trained layers exactly."""
+    model = _model(score=score, bidirectional=bidirectional, input_feeding=input_feeding)
+    source = np.array([[5, 6, 7, 8, EOS_ID], [9, 10, EOS_ID, 0, 0]], np.int32)
+    target_input = np.array([[BOS_ID, 11, 12, 13], [BOS_ID, 14, 15, 16]], np.int32)
+    encoded = model.encode(source)
+    logits, alignment = model.decode(target_input, encoded)
+    expected_log_probs = np.asarray(keras.ops.log_softmax(logits, axis=-1))
+
+    values, keys, source_mask, states = encoded
+    attentional = np.zeros((2, 32), np.float32)
+    for t in range(target_input.shape[1]):
+        log_probs, states, attentional, step_alignment = model.decode_step(
+            target_input[:, t], states, attentional, keys, values, source_mask
+        )
+        np.testing.assert_allclose(np.asarray(log_probs), expected_log_probs[:, t], atol=1e-4)
+        np.testing.assert_allclose(np.asarray(step_alignment), np.asarray(alignment)[:, t], atol=1e-5)
+    assert (np.asarray(alignment)[1, :, 3:] == 0).all()
+
+
+def test_masked_loss_ignores_padding_and_applies_label_smoothing():
+    logits = np.log(np.array([[[0.7, 0.1, 0.1, 0.1], [0.25] * 4]], np.float32))
+    targets = np.array([[0 + 1, 0]])  # second position is padding
+    assert float(masked_loss(0.0)(targets, logits)) == pytest.approx(-np.log(0.1), rel=1e-5)
+    smoothed = 0.9 * -np.log(0.1) + 0.1 * -np.mean(np.log([0.7, 0.1, 0.1, 0.1]))
+    assert float(masked_loss(0.1)(targets, logits)) == pytest.approx(smoothed, rel=1e-5)
+
+
+def test_reversal_task_learns_an_anti_diagonal_attention():
+    """A model trained to reverse sequences must look at source position n-1-t at step t."""
+    rng = np.random.default_rng(0)
+    examples = []
+    for _ in range(3000):
+        seq = rng.integers(4, 40, size=rng.integers(4, 8)).tolist()
+        examples.append((seq + [EOS_ID], seq[::-1]))
+    model = _model(score="dot", bidirectional=False, input_feeding=False, layers=1, units=64)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss=masked_loss(0.0))
+    model.fit(Batches(examples, 2048, seed=0, shuffle=True), epochs=8, verbose=0)
+
+    seq = [7, 21, 33, 12, 25, 9]
+    source = np.array([seq + [EOS_ID]], np.int32)
+    target_input = np.array([[BOS_ID] + seq[::-1]], np.int32)
+    logits, alignment = model.decode(target_input, model.encode(source))
+    assert np.asarray(logits)[0, :-1].argmax(-1).tolist() == seq[::-1]
+    looked_at = np.asarray(alignment)[0, : len(seq)].argmax(-1).tolist()
+    # Step t looks at source position n-1-t. At step 0 the final eos state, which has just read the
+    # last piece, serves as well as the piece itself.
+    assert looked_at[0] in (len(seq) - 1, len(seq))
+    assert looked_at[1:] == list(range(len(seq) - 2, -1, -1))

@@ -1,0 +1,31 @@
+"""Trains one language pair from config.ini: `python train.py fr-en [--flag value ...]`."""
+
+import argparse
+import sys
+
+from nmt.config import add_override_flags, overrides_from, read_config
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("pair", help="section of the configuration file, e.g. fr-en or ko-en")
+    parser.add_argument("--config", default="config.ini", help="INI file (default: config.ini)")
+    parser.add_argument("--resume", action="store_true", help="continue the interrupted run of this output")
+    add_override_flags(parser)
+    args = parser.parse_args()
+    try:
+        config = read_config(args.config, args.pair, overrides_from(args))
+    except (ValueError, FileNotFoundError) as error:
+        parser.error(str(error))
+
+    from nmt.checkpoint import CheckpointError
+    from nmt.training import train  # imported after parsing, so --help and bad flags answer at once
+
+    try:
+        train(config, resume=args.resume)
+    except (ValueError, OSError, CheckpointError) as error:
+        sys.exit(f"error: {error}")
+
+
+if __name__ == "__main__":
+    main()
