@@ -79,8 +79,17 @@ def main(argv=None) -> int:
     scores = corpus_scores(hypotheses, [t for _, t in pairs])
     print(f"BLEU {scores.bleu:.2f}  ({scores.bleu_signature})")
     print(f"chrF {scores.chrf:.2f}  ({scores.chrf_signature})")
-    print(json.dumps({"bleu": round(scores.bleu, 2), "chrf": round(scores.chrf, 2), "n": len(pairs),
-                      "seconds": round(seconds, 2), "beam": args.beam or translator.config.beam_size}))
+    print(
+        json.dumps(
+            {
+                "bleu": round(scores.bleu, 2),
+                "chrf": round(scores.chrf, 2),
+                "n": len(pairs),
+                "seconds": round(seconds, 2),
+                "beam": args.beam or translator.config.beam_size,
+            }
+        )
+    )
     return 0
 
 

@@ -61,4 +61,3 @@ class LuongAttention(layers.Layer):
         alignment = ops.softmax(scores, axis=-1)
         context = ops.einsum("bts,bsh->bth", alignment, values)
         return context, alignment
-

@@ -6,7 +6,8 @@ A folder holds
 - ``weights.h5``   one HDF5 dataset per weight, grouped by layer name (float16 by default),
 - ``source.spm`` / ``target.spm``  the SentencePiece models,
 - ``manifest.json`` SHA-256 of the four files above, so a truncated, edited or swapped file is named,
-- ``metrics.json`` and ``README.md`` (the model card): what it scores and how it was trained.
+- ``metrics.json`` and ``README.md`` (the model card): what it scores and how it was trained,
+- ``examples.json`` a few held-out sentences with their references, for the app.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from nmt.model import Seq2Seq
 from nmt.tokenizer import Tokenizer
 
 CONFIG, WEIGHTS, SOURCE_SPM, TARGET_SPM = "config.json", "weights.h5", "source.spm", "target.spm"
-MANIFEST, METRICS, CARD = "manifest.json", "metrics.json", "README.md"
+MANIFEST, METRICS, CARD, EXAMPLES = "manifest.json", "metrics.json", "README.md", "examples.json"
 REQUIRED = (CONFIG, WEIGHTS, SOURCE_SPM, TARGET_SPM, MANIFEST)
 
 
@@ -42,6 +43,7 @@ class Checkpoint:
     source_tokenizer: Tokenizer
     target_tokenizer: Tokenizer
     metrics: dict
+    examples: list = dataclasses.field(default_factory=list)  # [{"source": ..., "reference": ...}]
 
 
 def build_model(config: Config, source_tokenizer: Tokenizer, target_tokenizer: Tokenizer) -> Seq2Seq:
@@ -81,7 +83,8 @@ def read_weights(model, path, only: set[str] | None = None) -> list[str]:
                     raise CheckpointError(f"{path}: has no weights for layer {name!r}")
                 if len(f[name]) != len(layer.weights):
                     raise CheckpointError(
-                        f"{path}: layer {name!r} has {len(f[name])} weights, the configuration needs {len(layer.weights)}"
+                        f"{path}: layer {name!r} has {len(f[name])} weights, "
+                        f"the configuration needs {len(layer.weights)}"
                     )
                 for i, weight in enumerate(layer.weights):
                     value = f[name][str(i)][()]
@@ -120,6 +123,7 @@ def save_checkpoint(directory, checkpoint: Checkpoint, card: str) -> Path:
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         (staging / METRICS).write_text(json.dumps(checkpoint.metrics, indent=2, ensure_ascii=False), encoding="utf-8")
         (staging / CARD).write_text(card, encoding="utf-8")
+        (staging / EXAMPLES).write_text(json.dumps(checkpoint.examples, indent=2, ensure_ascii=False), encoding="utf-8")
         staging.chmod(0o755)  # mkdtemp makes it private; a checkpoint is meant to be shared
         replace_directory(staging, directory)
     except BaseException:
@@ -178,4 +182,26 @@ def load_checkpoint(directory) -> Checkpoint:
     read_weights(model, directory / WEIGHTS)
     metrics_file = directory / METRICS
     metrics = json.loads(metrics_file.read_text(encoding="utf-8")) if metrics_file.is_file() else {}
-    return Checkpoint(config, model, tokenizers[0], tokenizers[1], metrics)
+    examples_file = directory / EXAMPLES
+    examples = json.loads(examples_file.read_text(encoding="utf-8")) if examples_file.is_file() else []
+    return Checkpoint(config, model, tokenizers[0], tokenizers[1], metrics, examples)
+
+
+def resolve(spec: str) -> Path:
+    """A local folder, or ``hf:OWNER/REPO[@REVISION]`` fetched from the Hugging Face Hub.
+
+    Hub downloads go to the local Hugging Face cache and honour ``HF_HUB_OFFLINE``; a network or
+    repository problem raises :class:`CheckpointError` at once, with the reason.
+    """
+    if not spec.startswith("hf:"):
+        return Path(spec)
+    repo_id, _, revision = spec[3:].partition("@")
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
+
+    try:
+        return Path(snapshot_download(repo_id, revision=revision or None, etag_timeout=5))
+    except (HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError, OSError, ValueError) as error:
+        raise CheckpointError(
+            f"{spec}: could not fetch from the Hugging Face Hub ({type(error).__name__}: {error})"
+        ) from None

@@ -58,7 +58,9 @@ class Config:
         if self.score not in SCORES:
             raise ValueError(f"score must be one of {SCORES}, got {self.score!r}")
         if self.bidirectional and self.units % 2:
-            raise ValueError(f"a bidirectional encoder splits units between directions: units={self.units} must be even")
+            raise ValueError(
+                f"a bidirectional encoder splits units between directions: units={self.units} must be even"
+            )
         for name in ("layers", "units", "embedding_dim", "epochs", "batch_tokens", "beam_size", "max_pieces"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")

@@ -28,7 +28,7 @@ class Hypothesis:
     token_probs: np.ndarray  # (n,) probability of each chosen piece
     top_ids: np.ndarray  # (n, TOP_K) most probable pieces at each step
     top_probs: np.ndarray  # (n, TOP_K)
-    attention: np.ndarray  # (n, S) alignment weights, each row sums to 1
+    attention: np.ndarray  # (n, S) alignment weights over this sentence's S source pieces, rows sum to 1
     log_prob: float  # Σ log p of the chosen pieces
     score: float  # log_prob / length penalty: what the beam ranks by
 
@@ -146,7 +146,16 @@ class Searcher:
                         if rank < beam_size:
                             finished[b].append(
                                 self._hypothesis(
-                                    history, b * beam_size + beam, token, log_probs, top_ids, top_lp, alignment, total, alpha
+                                    history,
+                                    b * beam_size + beam,
+                                    token,
+                                    log_probs,
+                                    top_ids,
+                                    top_lp,
+                                    alignment,
+                                    total,
+                                    alpha,
+                                    len(sources[b]),
                                 )
                             )
                         continue
@@ -175,15 +184,35 @@ class Searcher:
         return [sorted(hyps, key=lambda h: -h.score)[:n_best] for hyps in finished]
 
     @staticmethod
-    def _hypothesis(history, row, token, log_probs, top_ids, top_lp, alignment, total, alpha) -> Hypothesis:
-        """The hypothesis in `row` extended by `token` at the current step."""
+    def _hypothesis(history, row, token, log_probs, top_ids, top_lp, alignment, total, alpha, source_len) -> Hypothesis:
+        """The hypothesis in `row` extended by `token` at the current step; attention cut to its own source."""
         token_ids = np.append(history["token_ids"][row], token)
         return Hypothesis(
             token_ids=token_ids,
             token_probs=np.append(history["token_probs"][row], np.exp(log_probs[row, token])).astype(np.float32),
             top_ids=np.concatenate([history["top_ids"][row], top_ids[row][None]]),
             top_probs=np.concatenate([history["top_probs"][row], np.exp(top_lp[row])[None]]).astype(np.float32),
-            attention=np.concatenate([history["attention"][row], alignment[row][None]]),
+            attention=np.concatenate([history["attention"][row], alignment[row][None]])[:, :source_len],
             log_prob=float(total),
             score=float(total) / length_penalty(len(token_ids), alpha),
         )
+
+    def force(self, sources, targets) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Forced decoding: runs given target pieces through the decoder with teacher forcing.
+
+        sources: lists of source ids (eos included); targets: lists of target ids (eos included, if the
+        target is complete). Returns, per pair, the log-probability of each target piece (n,) and the
+        alignment weights (n, S) — where the model would look to produce exactly that target.
+        """
+        source_ids = self.pad(sources)
+        target_input = self.pad([[BOS_ID] + list(t[:-1]) for t in targets])
+        logits, alignment = self.model.decode(target_input, self.model.encode(source_ids))
+        log_probs = np.asarray(keras.ops.log_softmax(logits, axis=-1))
+        alignment = np.asarray(alignment)
+        results = []
+        for i, (source, target) in enumerate(zip(sources, targets)):
+            steps = np.arange(len(target))
+            results.append(
+                (log_probs[i, steps, np.asarray(target, dtype=np.int64)], alignment[i, steps, : len(source)])
+            )
+        return results

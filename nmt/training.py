@@ -53,8 +53,10 @@ def read_split(config: Config) -> tuple[Split, dict]:
         raise ValueError("no training data: set `data` in config.ini or pass --data FILE")
     english_side = 0 if config.source_lang == "en" else 1
     split = split_by_english(pairs, english_side, config.valid_size, config.test_size, config.seed)
-    log(f"split by English sentence (seed {config.seed}): "
-        f"{len(split.train)} train, {len(split.valid)} valid, {len(split.test)} test")
+    log(
+        f"split by English sentence (seed {config.seed}): "
+        f"{len(split.train)} train, {len(split.valid)} valid, {len(split.test)} test"
+    )
     return split, reports
 
 
@@ -151,8 +153,7 @@ class Progress(keras.callbacks.Callback):
     def __init__(self, state_dir: Path, config: Config, tokenizers, start: dict | None):
         super().__init__()
         self.state_dir, self.config, self.tokenizers = state_dir, config, tokenizers
-        self.state = start or {"epoch": 0, "best_loss": None, "best_epoch": 0, "wait": 0, "seconds": 0.0,
-                               "history": []}
+        self.state = start or {"epoch": 0, "best_loss": None, "best_epoch": 0, "wait": 0, "seconds": 0.0, "history": []}
         self.best_weights = None
 
     def on_train_begin(self, logs=None):
@@ -165,8 +166,14 @@ class Progress(keras.callbacks.Callback):
         state = self.state
         state["epoch"] = epoch + 1
         state["seconds"] = time.time() - self.started
-        state["history"].append({"epoch": epoch + 1, "loss": float(logs["loss"]), "val_loss": loss,
-                                 "learning_rate": float(self.model.optimizer.learning_rate.numpy())})
+        state["history"].append(
+            {
+                "epoch": epoch + 1,
+                "loss": float(logs["loss"]),
+                "val_loss": loss,
+                "learning_rate": float(self.model.optimizer.learning_rate.numpy()),
+            }
+        )
         if state["best_loss"] is None or loss < state["best_loss"]:
             state.update(best_loss=loss, best_epoch=epoch + 1, wait=0)
             self.best_weights = self.model.get_weights()
@@ -260,8 +267,13 @@ def versions() -> dict:
     import sacrebleu
     import sentencepiece
 
-    found = {"python": platform.python_version(), "keras": keras.__version__, "backend": keras.backend.backend(),
-             "sentencepiece": sentencepiece.__version__, "sacrebleu": sacrebleu.__version__}
+    found = {
+        "python": platform.python_version(),
+        "keras": keras.__version__,
+        "backend": keras.backend.backend(),
+        "sentencepiece": sentencepiece.__version__,
+        "sacrebleu": sacrebleu.__version__,
+    }
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
@@ -320,21 +332,35 @@ def train(config: Config, resume: bool = False) -> Path:
         for layer in frozen:
             layer.trainable = False
         model.compile(optimizer=optimizer, loss=masked_loss(config.label_smoothing))
-        model.fit(train_batches, validation_data=valid_batches, epochs=config.freeze_epochs,
-                  initial_epoch=first_epoch, callbacks=[progress], verbose=2)
+        model.fit(
+            train_batches,
+            validation_data=valid_batches,
+            epochs=config.freeze_epochs,
+            initial_epoch=first_epoch,
+            callbacks=[progress],
+            verbose=2,
+        )
         for layer in frozen:
             layer.trainable = True
         model.compile(optimizer=optimizer, loss=masked_loss(config.label_smoothing))
         first_epoch = progress.state["epoch"]
     if not model.stop_training and first_epoch < config.epochs:
-        model.fit(train_batches, validation_data=valid_batches, epochs=config.epochs, initial_epoch=first_epoch,
-                  callbacks=[progress], verbose=1)
+        model.fit(
+            train_batches,
+            validation_data=valid_batches,
+            epochs=config.epochs,
+            initial_epoch=first_epoch,
+            callbacks=[progress],
+            verbose=1,
+        )
     model.set_weights(progress.best_weights)
     state = progress.state
     tokens_per_s = train_batches.target_tokens * state["epoch"] / max(state["seconds"], 1e-9)
-    log(f"trained {state['epoch']} epochs in {state['seconds'] / 60:.1f} min "
+    log(
+        f"trained {state['epoch']} epochs in {state['seconds'] / 60:.1f} min "
         f"({tokens_per_s:,.0f} target tokens/s); best validation loss {state['best_loss']:.4f} "
-        f"at epoch {state['best_epoch']}")
+        f"at epoch {state['best_epoch']}"
+    )
 
     # Score what will be shipped: the weights rounded to the checkpoint's float16.
     model.set_weights([w.astype(np.float16).astype(w.dtype) for w in model.get_weights()])
@@ -342,16 +368,28 @@ def train(config: Config, resume: bool = False) -> Path:
     metrics = {
         "pair": config.pair,
         "test": score_test_split(Translator(checkpoint), split.test, config.beam_size),
-        "data": {"corpora": reports, "seed": config.seed, "split": {"train": len(split.train),
-                 "valid": len(split.valid), "test": len(split.test)}, "train_pairs_used": len(train_examples)},
-        "training": {"epochs": state["epoch"], "best_epoch": state["best_epoch"],
-                     "best_valid_loss": state["best_loss"], "wall_seconds": round(state["seconds"], 1),
-                     "target_tokens_per_second": round(tokens_per_s), "hardware": hardware(),
-                     "parameters": model.count_params(), "history": state["history"],
-                     "init_from": config.init_from or None, "transferred_layers": transferred},
+        "data": {
+            "corpora": reports,
+            "seed": config.seed,
+            "split": {"train": len(split.train), "valid": len(split.valid), "test": len(split.test)},
+            "train_pairs_used": len(train_examples),
+        },
+        "training": {
+            "epochs": state["epoch"],
+            "best_epoch": state["best_epoch"],
+            "best_valid_loss": state["best_loss"],
+            "wall_seconds": round(state["seconds"], 1),
+            "target_tokens_per_second": round(tokens_per_s),
+            "hardware": hardware(),
+            "parameters": model.count_params(),
+            "history": state["history"],
+            "init_from": config.init_from or None,
+            "transferred_layers": transferred,
+        },
         "versions": versions(),
     }
     checkpoint.metrics = metrics
+    checkpoint.examples = pick_examples(split.test)
     ckpt.save_checkpoint(output, checkpoint, model_card(config, metrics))
     shutil.rmtree(state_dir, ignore_errors=True)
     log(f"checkpoint written to {output}")
@@ -368,38 +406,51 @@ def score_test_split(translator: Translator, test_pairs, beam_size: int) -> dict
         started = time.time()
         hypotheses = translator.translate_texts(sources, beam)
         result = corpus_scores(hypotheses, references)
-        scores[name] = {"bleu": round(result.bleu, 2), "chrf": round(result.chrf, 2),
-                        "seconds": round(time.time() - started, 1)}
+        scores[name] = {
+            "bleu": round(result.bleu, 2),
+            "chrf": round(result.chrf, 2),
+            "seconds": round(time.time() - started, 1),
+        }
         log(f"test {name}: BLEU {result.bleu:.2f}, chrF {result.chrf:.2f} on {len(test_pairs)} sentences")
         scores["bleu_signature"], scores["chrf_signature"] = result.bleu_signature, result.chrf_signature
     scores["bleu"], scores["chrf"] = scores[f"beam{beam_size}"]["bleu"], scores[f"beam{beam_size}"]["chrf"]
     return scores
 
 
+def pick_examples(test_pairs, count: int = 3) -> list[dict]:
+    """A few held-out pairs of everyday length with different references, for the app's examples."""
+    chosen: dict[str, str] = {}
+    for source, target in test_pairs:
+        if 25 <= len(source) <= 70 and target not in chosen and len(chosen) < count:
+            chosen[target] = source
+    return [{"source": source, "reference": target} for target, source in chosen.items()]
+
+
 def model_card(config: Config, metrics: dict) -> str:
-    test, training = metrics["test"], metrics["training"]
+    test, training, split = metrics["test"], metrics["training"], metrics["data"]["split"]
+    feeding = "on" if config.input_feeding else "off"
     return f"""# {config.pair} LSTM + Luong attention
 
 Translates {config.source_lang} → {config.target_lang}. Trained by `train.py {config.pair}` from `config.ini`.
 
 | | |
 |---|---|
-| test BLEU (beam {config.beam_size}) | {test['bleu']} |
-| test chrF (beam {config.beam_size}) | {test['chrf']} |
-| test BLEU (greedy) | {test['greedy']['bleu']} |
-| test sentences | {test['sentences']} |
-| data | {', '.join(metrics['data']['corpora'])} |
-| split (train / valid / test) | {metrics['data']['split']['train']} / {metrics['data']['split']['valid']} / {metrics['data']['split']['test']} |
-| epochs (best) | {training['epochs']} ({training['best_epoch']}) |
-| wall time | {training['wall_seconds'] / 60:.1f} min on {training['hardware']} |
-| parameters | {training['parameters']:,} |
-| initialised from | {training['init_from'] or 'nothing (trained from scratch)'} |
+| test BLEU (beam {config.beam_size}) | {test["bleu"]} |
+| test chrF (beam {config.beam_size}) | {test["chrf"]} |
+| test BLEU (greedy) | {test["greedy"]["bleu"]} |
+| test sentences | {test["sentences"]} |
+| data | {", ".join(metrics["data"]["corpora"])} |
+| split (train / valid / test) | {split["train"]} / {split["valid"]} / {split["test"]} |
+| epochs (best) | {training["epochs"]} ({training["best_epoch"]}) |
+| wall time | {training["wall_seconds"] / 60:.1f} min on {training["hardware"]} |
+| parameters | {training["parameters"]:,} |
+| initialised from | {training["init_from"] or "nothing (trained from scratch)"} |
 
-Model: {config.layers}-layer {'bidirectional ' if config.bidirectional else ''}LSTM encoder, {config.layers}-layer LSTM
-decoder, {config.units} units, `{config.score}` attention score, input feeding {'on' if config.input_feeding else 'off'},
+Model: {config.layers}-layer {"bidirectional " if config.bidirectional else ""}LSTM encoder, {config.layers}-layer LSTM
+decoder, {config.units} units, `{config.score}` attention score, input feeding {feeding},
 dropout {config.dropout}, label smoothing {config.label_smoothing}. Weights are stored in float16.
 
-Scores: sacrebleu `{test['bleu_signature']}` / `{test['chrf_signature']}`.
+Scores: sacrebleu `{test["bleu_signature"]}` / `{test["chrf_signature"]}`.
 The test split shares no English sentence with training. Data: Tatoeba (tatoeba.org, CC-BY 2.0 France)
 as packaged by manythings.org/anki.
 """

@@ -44,8 +44,9 @@ class Translator:
     def target_pieces(self, hypothesis: Hypothesis) -> list[str]:
         return self.target_tokenizer.pieces(hypothesis.token_ids)
 
-    def translate(self, texts, beam_size: int | None = None, n_best: int = 1, max_length: int | None = None,
-                  batch_size: int = 64) -> list[Translation]:
+    def translate(
+        self, texts, beam_size: int | None = None, n_best: int = 1, max_length: int | None = None, batch_size: int = 64
+    ) -> list[Translation]:
         """Translates `texts` (one sentence each) in length-sorted batches; results keep the input order."""
         beam_size = beam_size or self.config.beam_size
         max_length = max_length or self.config.max_output_pieces

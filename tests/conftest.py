@@ -19,9 +19,22 @@ def tiny_config(tmp_path, **overrides):
     """A configuration small enough to train in seconds on 2 cores."""
     from nmt.config import Config
 
-    values = dict(source_lang="fr", target_lang="en", data=f"{tmp_path / 'fra-sample.txt'}", valid_size=100,
-                  test_size=100, source_vocab_size=300, target_vocab_size=300, embedding_dim=32, units=64,
-                  layers=1, epochs=2, batch_tokens=2048, beam_size=3, output=str(tmp_path / "fr-en"))
+    values = dict(
+        source_lang="fr",
+        target_lang="en",
+        data=f"{tmp_path / 'fra-sample.txt'}",
+        valid_size=100,
+        test_size=100,
+        source_vocab_size=300,
+        target_vocab_size=300,
+        embedding_dim=32,
+        units=64,
+        layers=1,
+        epochs=2,
+        batch_tokens=2048,
+        beam_size=3,
+        output=str(tmp_path / "fr-en"),
+    )
     values.update(overrides)
     return Config(**values)
 

@@ -1,7 +1,16 @@
 import pytest
-from conftest import FRA, KOR, NEWS
 
-from nmt.data import ReadReport, normalize, read_corpus, read_parallel_files, read_tatoeba, read_tsv, read_xlsx, split_by_english
+from conftest import FRA, KOR, NEWS
+from nmt.data import (
+    ReadReport,
+    normalize,
+    read_corpus,
+    read_parallel_files,
+    read_tatoeba,
+    read_tsv,
+    read_xlsx,
+    split_by_english,
+)
 
 
 def test_normalize_folds_compatibility_forms_and_drops_invisible_characters():
@@ -25,8 +34,9 @@ def test_tatoeba_reads_english_as_source_for_en_ko_and_ignores_attribution():
 
 def test_malformed_empty_and_overlong_lines_are_counted_not_fatal(tmp_path):
     path = tmp_path / "bad.txt"
-    path.write_text("Hello.\tBonjour.\nno tab here\n\tonly target\nGood.\t\x00\u200b\n" + "x" * 400 + "\ty\n",
-                    encoding="utf-8")
+    path.write_text(
+        "Hello.\tBonjour.\nno tab here\n\tonly target\nGood.\t\x00\u200b\n" + "x" * 400 + "\ty\n", encoding="utf-8"
+    )
     report = ReadReport()
     assert read_tatoeba(path, "fr", 300, report) == [("Bonjour.", "Hello.")]
     assert report.kept == 1 and dict(report.skipped) == {"malformed": 1, "empty": 2, "over-long": 1}

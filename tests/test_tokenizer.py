@@ -1,5 +1,4 @@
 from conftest import FRA, KOR
-
 from nmt.data import ReadReport, read_tatoeba
 from nmt.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer
 

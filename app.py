@@ -1,0 +1,47 @@
+"""The web demo: `python app.py` serves every checkpoint under checkpoints/ at http://127.0.0.1:7860.
+
+Checkpoints may also be named with --checkpoint (repeatable) or the NMT_CHECKPOINTS environment
+variable (comma-separated): a folder, or hf:OWNER/REPO[@REVISION] on the Hugging Face Hub.
+"""
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+# Private by default: no usage analytics, no telemetry; set before gradio and the Hub client load.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
+
+
+def checkpoint_specs(named) -> list[str]:
+    if named:
+        return named
+    if os.environ.get("NMT_CHECKPOINTS"):
+        return [s.strip() for s in os.environ["NMT_CHECKPOINTS"].split(",") if s.strip()]
+    return sorted(str(p) for p in CHECKPOINTS.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", action="append", help="checkpoint folder or hf:OWNER/REPO[@REVISION]")
+    parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    from nmt.interface import build, load_pairs
+
+    pairs, failures, examples = load_pairs(checkpoint_specs(args.checkpoint))
+    if not pairs:
+        raise SystemExit("error: no checkpoint could be loaded:\n" + "\n".join(failures.values()))
+    demo = build(pairs, failures, examples)
+    # Two cores: two requests at a time; beyond 32 waiting, new ones are told the queue is full.
+    demo.queue(max_size=32, default_concurrency_limit=2)
+    demo.launch(share=args.share, allowed_paths=[], footer_links=["api"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""The app launched in-process on 127.0.0.1 and called through gradio_client, as a user's script would."""
+
+import socket
+
+import numpy as np
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(trained_checkpoint):
+    from nmt.interface import build, load_pairs
+
+    pairs, failures, examples = load_pairs([str(trained_checkpoint), str(trained_checkpoint.parent / "missing")])
+    demo = build(pairs, failures, examples)
+    demo.queue(max_size=32, default_concurrency_limit=2)
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    yield url
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False)
+
+
+def test_analyze_contract_with_reference_and_beam(client):
+    result = client.predict("Je suis content. Il fait froid.", "fr-en", "I'm happy. It's cold.", 3, api_name="/analyze")
+    assert isinstance(result["translation"], str) and result["translation"]
+    assert isinstance(result["bleu"], float) and isinstance(result["chrf"], float)
+    assert [s["source"] for s in result["segments"]] == ["Je suis content.", "Il fait froid."]
+    for segment in result["segments"]:
+        attention = np.array(segment["attention"])
+        assert attention.shape == (len(segment["target_tokens"]), len(segment["source_tokens"]))
+        np.testing.assert_allclose(attention.sum(1), 1.0, atol=1e-3)
+        assert len(segment["token_probs"]) == len(segment["target_tokens"])
+        assert all(0 < p <= 1 for p in segment["token_probs"])
+
+
+def test_analyze_greedy_without_reference_has_no_scores(client):
+    result = client.predict("Je suis content.", "fr-en", "", 1, api_name="/analyze")
+    assert result["bleu"] is None and result["chrf"] is None and len(result["segments"]) == 1
+
+
+@pytest.mark.parametrize(
+    "text, beam, message",
+    [
+        ("", 1, "enter some text"),
+        ("  \t\n ", 1, "enter some text"),
+        ("\x00\u200b\u202e", 1, "enter some text"),
+        ("Bonjour.", 0, "beam size"),
+        ("Bonjour.", 11, "beam size"),
+    ],
+)
+def test_bad_input_gets_a_clear_message(client, text, beam, message):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match=message):
+        client.predict(text, "fr-en", "", beam, api_name="/analyze")
+
+
+def test_unknown_pair_gets_a_clear_message(client):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="Unknown language pair"):
+        client.predict("Bonjour.", "xx-en", "", 1, api_name="/analyze")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<script>alert('x')</script> Bonjour <b>toi</b>.",
+        "Salut 😀🎉 !",
+        "שלום עולם. مرحبا بالعالم.",
+        "톰은 집에 있어요.",
+        "Bonjour. " * 2000,
+    ],
+)
+def test_odd_input_gets_a_translation_and_the_server_keeps_answering(client, text):
+    result = client.predict(text, "fr-en", "", 2, api_name="/analyze")
+    assert isinstance(result["translation"], str)
+    assert len(result["segments"]) <= 20
+    if len(text) > 2000:
+        assert "cut" in result["notice"]
+    assert client.predict("Merci.", "fr-en", "", 1, api_name="/analyze")["translation"]
+
+
+def test_only_the_analyze_endpoint_is_public(client):
+    assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ["/analyze"]
+
+
+def test_a_checkpoint_that_fails_to_load_is_reported_and_the_rest_serve(trained_checkpoint):
+    from nmt.interface import load_pairs
+
+    pairs, failures, _ = load_pairs([str(trained_checkpoint), str(trained_checkpoint.parent / "missing")])
+    assert list(pairs) == [trained_checkpoint.name]
+    assert "no such checkpoint folder" in failures[str(trained_checkpoint.parent / "missing")]
+
+
+def test_unknown_hub_repository_fails_quickly_with_a_message(monkeypatch):
+    import time
+
+    from nmt.interface import load_pairs
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    started = time.time()
+    pairs, failures, _ = load_pairs(["hf:nobody/no-such-nmt-checkpoint"])
+    assert not pairs and "could not fetch from the Hugging Face Hub" in failures["hf:nobody/no-such-nmt-checkpoint"]
+    assert time.time() - started < 10

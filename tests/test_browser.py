@@ -1,0 +1,87 @@
+"""End to end in a real browser: Debian's headless Chromium, driven by Playwright, on the shipped checkpoints."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from test_app import free_port
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (installed by .ci/run)")
+
+# The browser test checks what a visitor sees, so it writes the README's screenshot when asked to.
+SCREENSHOT = os.environ.get("NMT_SCREENSHOT")
+
+
+@pytest.fixture(scope="module")
+def shipped_app():
+    from nmt.interface import build, load_pairs
+
+    pairs, failures, examples = load_pairs([str(ROOT / "checkpoints" / "fr-en"), str(ROOT / "checkpoints" / "ko-en")])
+    assert not failures
+    demo = build(pairs, failures, examples)
+    demo.queue(max_size=32, default_concurrency_limit=2)
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    yield url
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def page(shipped_app):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-sync",
+                "--disable-background-networking",
+                "--disable-component-update",
+            ],
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 1800})
+        page.goto(shipped_app)
+        page.get_by_label("Source text").wait_for(timeout=30000)
+        yield page
+        browser.close()
+
+
+def _translate(page, pair, text, reference):
+    page.get_by_label("Language pair").click()
+    page.get_by_role("option", name=pair).click()
+    page.get_by_label("Source text").fill(text)
+    page.get_by_label("Reference translation (optional)").fill(reference)
+    page.get_by_role("button", name="Translate").click()
+    translation = page.locator("#translation textarea")
+    page.wait_for_function("el => el.value.length > 0", arg=translation.element_handle(), timeout=60000)
+    page.locator("#scores").get_by_text("BLEU").wait_for(timeout=30000)
+    page.locator("#heatmap img").wait_for(timeout=30000)
+    return translation.input_value()
+
+
+def test_french_sentence_shows_translation_heatmap_and_bleu(page):
+    translation = _translate(page, "fr-en", "Je suis très content de te voir.", "I'm very happy to see you.")
+    assert "see you" in translation
+    assert page.locator("#heatmap img").evaluate("img => img.naturalWidth") > 100
+    assert "chrF" in page.locator("#scores").inner_text()
+    if SCREENSHOT:
+        page.screenshot(path=SCREENSHOT, full_page=False)
+
+
+def test_korean_sentence_shows_translation_heatmap_and_bleu(page):
+    translation = _translate(page, "ko-en", "나는 학생이에요.", "I'm a student.")
+    assert translation.strip()
+    assert page.locator("#heatmap img").evaluate("img => img.naturalWidth") > 100
+
+
+def test_user_text_is_never_rendered_as_html(page):
+    page.on("dialog", lambda dialog: pytest.fail(f"a script from user text ran: {dialog.message}"))
+    _translate(page, "fr-en", "<img src=x onerror=alert(1)> Bonjour.", "<script>alert(2)</script>")
+    assert page.locator("img[src=x]").count() == 0

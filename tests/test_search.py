@@ -1,0 +1,59 @@
+import numpy as np
+import pytest
+
+from nmt.search import length_penalty
+from nmt.tokenizer import EOS_ID
+
+SENTENCES = ["Je suis content.", "Il fait très froid ce matin.", "Où est la gare ?", "Tom a mangé une pomme."]
+
+
+def _sources(translator):
+    return [translator.source_ids(s) for s in SENTENCES]
+
+
+def test_greedy_equals_beam_search_of_size_one(translator):
+    searcher = translator.searcher
+    greedy = [h[0] for h in searcher.search(_sources(translator), beam_size=1)]
+    assert all(h.finished for h in greedy)
+    # Greedy is the argmax at every step: each chosen piece is the step's most probable one.
+    for hypothesis in greedy:
+        np.testing.assert_array_equal(hypothesis.token_ids, hypothesis.top_ids[:, 0])
+        np.testing.assert_allclose(hypothesis.token_probs, hypothesis.top_probs[:, 0], rtol=1e-6)
+    # Sentence by sentence (batch of one) gives the same as the batch.
+    for source, hypothesis in zip(_sources(translator), greedy):
+        alone = searcher.search([source], beam_size=1)[0][0]
+        np.testing.assert_array_equal(alone.token_ids, hypothesis.token_ids)
+        np.testing.assert_allclose(alone.attention, hypothesis.attention, atol=1e-5)
+
+
+def test_every_hypothesis_carries_its_own_attention_and_probabilities(translator):
+    """Re-scoring each n-best hypothesis with forced decoding reproduces the attention and
+    probabilities the beam recorded, so back-pointers reordered the histories correctly."""
+    sources = _sources(translator)
+    nbests = translator.searcher.search(sources, beam_size=4, n_best=4)
+    pairs = [(source, h) for source, hyps in zip(sources, nbests) for h in hyps]
+    assert len({tuple(h.token_ids) for _, h in pairs}) > len(sources)  # the n-best lists differ
+    forced = translator.searcher.force([s for s, _ in pairs], [h.token_ids for _, h in pairs])
+    for (_, hypothesis), (log_probs, attention) in zip(pairs, forced):
+        np.testing.assert_allclose(hypothesis.attention, attention, atol=1e-4)
+        np.testing.assert_allclose(np.log(hypothesis.token_probs), log_probs, atol=1e-3)
+        assert hypothesis.log_prob == pytest.approx(float(log_probs.sum()), abs=1e-3)
+
+
+def test_beam_results_are_ranked_distributions_within_the_length_limit(translator):
+    sources = _sources(translator)
+    nbests = translator.searcher.search(sources, beam_size=5, n_best=3, alpha=0.6, max_length=6)
+    for source, hyps in zip(sources, nbests):
+        assert 1 <= len(hyps) <= 3
+        assert [h.score for h in hyps] == sorted((h.score for h in hyps), reverse=True)
+        for h in hyps:
+            assert len(h.token_ids) <= 6
+            assert h.attention.shape == (len(h.token_ids), len(source))
+            np.testing.assert_allclose(h.attention.sum(1), 1.0, rtol=1e-5)  # no weight left on padding
+            assert h.score == pytest.approx(h.log_prob / length_penalty(len(h.token_ids), 0.6))
+            assert EOS_ID not in h.token_ids[:-1]
+
+
+def test_bad_search_arguments_are_refused(translator):
+    with pytest.raises(ValueError, match="n_best"):
+        translator.searcher.search(_sources(translator), beam_size=2, n_best=3)

@@ -1,0 +1,146 @@
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+
+from conftest import FRA, ROOT, tiny_config, write_sample
+from nmt.data import ReadReport, read_tatoeba
+from nmt.metrics import corpus_scores
+from nmt.model import masked_loss
+from nmt.tokenizer import Tokenizer
+from nmt.training import Batches, encode_pairs
+from nmt.translator import Translator
+
+
+def test_batches_are_length_bucketed_and_padded_for_teacher_forcing():
+    examples = [([5] * n + [3], [6] * m) for n, m in [(3, 2), (10, 12), (4, 4), (11, 9), (2, 3)]]
+    batches = Batches(examples, batch_tokens=32, seed=0, shuffle=False)
+    seen = []
+    for i in range(len(batches)):
+        (source, target_input), target_output = batches[i]
+        assert source.shape[1] % 8 == 0 and source.shape == target_input.shape == target_output.shape
+        assert source.size <= 32 or len(source) == 1
+        for row_in, row_out in zip(target_input, target_output):
+            n = int((row_out != 0).sum())
+            assert row_in[0] == 2 and row_out[n - 1] == 3  # bos in, eos out
+            np.testing.assert_array_equal(row_in[1:n], row_out[: n - 1])
+        seen.append(len(source))
+    assert sum(seen) == len(examples)
+
+
+def test_a_tiny_model_learns_a_small_real_set():
+    pairs = read_tatoeba(FRA, "fr", 300, ReadReport())[2000:2300]
+    source_tokenizer = Tokenizer.train([s for s, _ in pairs], 300)
+    target_tokenizer = Tokenizer.train([t for _, t in pairs], 250)
+    examples, _ = encode_pairs(pairs, source_tokenizer, target_tokenizer, 60)
+    config = tiny_config(ROOT, units=128, embedding_dim=64, dropout=0.0, label_smoothing=0.0)
+    from nmt.checkpoint import Checkpoint, build_model
+
+    keras.utils.set_random_seed(0)
+    model = build_model(config, source_tokenizer, target_tokenizer)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss=masked_loss(0.0))
+    history = model.fit(Batches(examples, 2048, seed=0, shuffle=True), epochs=30, verbose=0)
+    assert history.history["loss"][-1] < 0.2 * history.history["loss"][0]
+    translator = Translator(Checkpoint(config, model, source_tokenizer, target_tokenizer, {}))
+    hypotheses = translator.translate_texts([s for s, _ in pairs], beam_size=1)
+    assert corpus_scores(hypotheses, [t for _, t in pairs]).bleu > 60
+
+
+def test_trained_checkpoint_records_how_it_was_made(trained_checkpoint):
+    metrics = json.loads((trained_checkpoint / "metrics.json").read_text())
+    assert metrics["pair"] == "fr-en"
+    assert metrics["data"]["split"]["test"] >= 100 and metrics["test"]["sentences"] == metrics["data"]["split"]["test"]
+    assert 0 <= metrics["test"]["bleu"] <= 100 and "tok:13a" in metrics["test"]["bleu_signature"]
+    assert metrics["training"]["epochs"] == 2 and metrics["training"]["wall_seconds"] > 0
+    assert metrics["versions"]["keras"] == keras.__version__
+    assert "BLEU" in (trained_checkpoint / "README.md").read_text()
+    assert not trained_checkpoint.with_name("fr-en.training").exists(), "the resume state is removed when done"
+
+
+def _train_command(tmp_path, *extra):
+    ini = tmp_path / "config.ini"
+    config = tiny_config(tmp_path, epochs=4)
+    ini.write_text("[fr-en]\n" + "".join(f"{k} = {v}\n" for k, v in json.loads(config.to_json()).items()))
+    return [sys.executable, str(ROOT / "train.py"), "fr-en", "--config", str(ini), *extra]
+
+
+def _sha256(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_training_killed_mid_epoch_resumes_from_the_last_complete_epoch(tmp_path):
+    sample = write_sample(tmp_path / "fra-sample.txt")
+    before = _sha256(sample)
+    state = tmp_path / "fr-en.training" / "state.json"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    process = subprocess.Popen(_train_command(tmp_path), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while not state.exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    assert state.exists(), "the first epoch should have saved its state"
+    time.sleep(1.0)  # inside the second epoch
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    saved = json.loads(state.read_text())
+    assert saved["epoch"] >= 1 and not (tmp_path / "fr-en").exists()
+
+    done = subprocess.run(_train_command(tmp_path, "--resume"), env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"resuming from {tmp_path / 'fr-en.training'}" in done.stdout
+    metrics = json.loads((tmp_path / "fr-en" / "metrics.json").read_text())
+    history = metrics["training"]["history"]
+    assert [h["epoch"] for h in history] == list(range(1, len(history) + 1)) and len(history) == 4
+    assert history[: saved["epoch"]] == saved["history"], "epochs before the kill are kept, not redone"
+    assert _sha256(sample) == before, "training never modifies its data"
+    assert not list(tmp_path.glob(".*staging*"))
+
+
+def test_training_killed_while_saving_state_leaves_a_loadable_state(tmp_path):
+    write_sample(tmp_path / "fra-sample.txt")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    process = subprocess.Popen(_train_command(tmp_path), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    # Kill as soon as a staging folder appears: the state is being written at that moment.
+    while time.time() < deadline and process.poll() is None and not list(tmp_path.glob(".fr-en.training.staging-*")):
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    state_dir = tmp_path / "fr-en.training"
+    if state_dir.exists():  # an earlier complete state, never a half-written one
+        assert {p.name for p in state_dir.iterdir()} >= {"state.json", "last.h5", "best.h5", "optimizer.npz"}
+    done = subprocess.run(_train_command(tmp_path, "--resume"), env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "fr-en" / "weights.h5").is_file()
+
+
+def test_bad_configuration_is_a_clear_error_not_a_traceback(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), "fr-en", "--units", "many"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert done.returncode == 2 and "units: expected int" in done.stderr and "Traceback" not in done.stderr
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "train.py"),
+            "fr-en",
+            "--data",
+            str(tmp_path / "none.txt"),
+            "--output",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert done.returncode == 1 and "none.txt: no such corpus file" in done.stderr and "Traceback" not in done.stderr
