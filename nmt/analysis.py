@@ -12,6 +12,7 @@ import numpy as np
 
 from nmt.data import normalize
 from nmt.metrics import sentence_scores
+from nmt.tokenizer import EOS_ID
 from nmt.translator import Translator
 
 MAX_CHARS = 2000  # input beyond this is cut (with a notice) before it reaches the model
@@ -79,40 +80,128 @@ def _join(pieces, groups) -> list[str]:
     return ["".join(pieces[i] for i in g).replace(WORD_START, "") or WORD_START for g in groups]
 
 
+UNATTENDED, OVER_ATTENDED = 0.1, 1.5  # total attention a source piece received, summed over all steps
+
+
+def coverage(attention) -> dict:
+    """Total attention each source piece received (the column sums), and the pieces that look
+    untranslated (total < 0.1) or translated more than once (total > 1.5)."""
+    totals = np.asarray(attention, dtype=np.float64).sum(0)
+    return {
+        "totals": np.round(totals, 4).tolist(),
+        "unattended": [int(i) for i in np.flatnonzero(totals < UNATTENDED)],
+        "over_attended": [int(i) for i in np.flatnonzero(totals > OVER_ATTENDED)],
+    }
+
+
+def entropy(attention) -> list[float]:
+    """Entropy (nats) of each step's alignment weights: 0 when the step looks at one piece only."""
+    weights = np.clip(np.asarray(attention, dtype=np.float64), 1e-12, 1.0)
+    return np.round(-(weights * np.log(weights)).sum(1), 4).tolist()
+
+
+def pharaoh(source_tokens, target_tokens, attention) -> str:
+    """Hard word alignments in Pharaoh format ``i-j`` (source word i, target word j, 0-based): each
+    target word is aligned to the source word with the most attention; end-of-sentence is left out."""
+    source_words, target_words, merged = merge_pieces(source_tokens, target_tokens, attention)
+    links = []
+    for j, word in enumerate(target_words):
+        i = int(np.argmax(merged[j]))
+        if word != "</s>" and source_words[i] != "</s>":
+            links.append(f"{i}-{j}")
+    return " ".join(links)
+
+
+def _rounded(matrix) -> list:
+    return np.round(np.asarray(matrix, dtype=np.float64), 5).tolist()
+
+
+def _hypothesis_view(translator: Translator, hypothesis) -> dict:
+    tokens = translator.target_pieces(hypothesis)
+    return {
+        "translation": translator.text(hypothesis),
+        "target_tokens": tokens,
+        "attention": _rounded(hypothesis.attention),
+        "token_probs": [round(float(p), 5) for p in hypothesis.token_probs],
+        "log_prob": round(hypothesis.log_prob, 4),
+        "score": round(hypothesis.score, 4),
+    }
+
+
+def _reference_view(translator: Translator, source: str, reference: str) -> dict:
+    """Forced decoding of the reference: how probable the model finds each of its pieces, and where it
+    would look to produce them."""
+    target_ids = translator.target_tokenizer.encode(reference) + [EOS_ID]
+    log_probs, attention = translator.searcher.force([translator.source_ids(source)], [target_ids])[0]
+    return {
+        "reference": reference,
+        "target_tokens": translator.target_tokenizer.pieces(target_ids),
+        "token_log_probs": np.round(log_probs.astype(np.float64), 4).tolist(),
+        "total_log_prob": round(float(log_probs.sum()), 4),
+        "mean_log_prob": round(float(log_probs.mean()), 4),
+        "attention": _rounded(attention),
+    }
+
+
+def _references_per_sentence(reference: str, count: int) -> list[str] | None:
+    """Pairs reference sentences with source sentences when they can be paired one to one."""
+    if count == 1:
+        return [reference]
+    sentences = split_sentences(reference)
+    return sentences if len(sentences) == count else None
+
+
 def analyze(translator: Translator, text, reference: str = "", beam_size=1, max_length: int | None = None) -> dict:
     """Translates each sentence of `text` and returns the ``/analyze`` JSON object.
 
-    ``{"translation", "bleu", "chrf", "notice", "segments": [{"source", "translation", "source_tokens",
-    "target_tokens", "attention", "token_probs", "alternatives"}]}``; bleu/chrf are null without a reference.
+    ``{"translation", "bleu", "chrf", "notice", "segments": [...]}``; bleu/chrf are null without a
+    reference. Each segment has ``source, translation, source_tokens, target_tokens, attention,
+    token_probs`` (the contract), and ``alternatives`` (top pieces per step), ``entropy`` (per step),
+    ``coverage``, ``alignment`` (Pharaoh), ``nbest`` (every beam hypothesis, best first) and, when the
+    reference can be paired with the sentence, ``reference`` (its forced decoding).
     """
     sentences, beam_size, notice = check_request(text, beam_size)
     if max_length is not None and not 1 <= max_length <= MAX_OUTPUT_PIECES:
         raise InputError(f"The maximum output length must be from 1 to {MAX_OUTPUT_PIECES} pieces.")
+    reference = normalize(reference or "")
+    references = _references_per_sentence(reference, len(sentences)) if reference else None
+    if reference and references is None:
+        notice = " ".join(
+            filter(
+                None,
+                [
+                    notice,
+                    "The reference has a different number of sentences than the "
+                    "text, so it is scored as a whole and not shown per sentence.",
+                ],
+            )
+        )
+    translations = translator.translate(sentences, beam_size=beam_size, n_best=beam_size, max_length=max_length)
     segments = []
-    for translation in translator.translate(sentences, beam_size=beam_size, max_length=max_length):
+    for i, translation in enumerate(translations):
+        source_tokens = translation.source_pieces
+        segment = {
+            "source": translation.source,
+            "source_tokens": source_tokens,
+            **_hypothesis_view(translator, translation.best),
+        }
         best = translation.best
-        target_tokens = translator.target_pieces(best)
-        alternatives = [
+        segment["alternatives"] = [
             [
                 {"token": piece, "prob": round(float(p), 5)}
                 for piece, p in zip(translator.target_tokenizer.pieces(ids), probs)
             ]
             for ids, probs in zip(best.top_ids, best.top_probs)
         ]
-        segments.append(
-            {
-                "source": translation.source,
-                "translation": translator.text(best),
-                "source_tokens": translation.source_pieces,
-                "target_tokens": target_tokens,
-                "attention": np.round(best.attention.astype(np.float64), 5).tolist(),
-                "token_probs": [round(float(p), 5) for p in best.token_probs],
-                "alternatives": alternatives,
-            }
-        )
+        segment["entropy"] = entropy(best.attention)
+        segment["coverage"] = coverage(best.attention)
+        segment["alignment"] = pharaoh(source_tokens, segment["target_tokens"], best.attention)
+        segment["nbest"] = [_hypothesis_view(translator, h) for h in translation.hypotheses]
+        if references:
+            segment["reference"] = _reference_view(translator, translation.source, references[i])
+        segments.append(segment)
     full_translation = " ".join(s["translation"] for s in segments)
     result = {"translation": full_translation, "bleu": None, "chrf": None, "notice": notice, "segments": segments}
-    reference = normalize(reference or "")
     if reference:
         scores = sentence_scores(full_translation, reference)
         result.update(

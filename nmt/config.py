@@ -34,6 +34,8 @@ class Config:
     units: int = 512
     layers: int = 2
     bidirectional: bool = True
+    # False starts the decoder from zeros, so everything it knows of the source comes through attention.
+    init_decoder_from_encoder: bool = True
     score: str = "general"
     input_feeding: bool = True
     dropout: float = 0.2

@@ -15,8 +15,17 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from nmt.analysis import MAX_BEAM, MAX_CHARS, MAX_OUTPUT_PIECES, InputError, analyze, merge_pieces
-from nmt.plotting import attention_heatmap, step_attention_bars
+from nmt.analysis import (
+    MAX_BEAM,
+    MAX_CHARS,
+    MAX_OUTPUT_PIECES,
+    OVER_ATTENDED,
+    UNATTENDED,
+    InputError,
+    analyze,
+    merge_pieces,
+)
+from nmt.plotting import attention_heatmap, source_bars
 from nmt.translator import Translator
 
 log = logging.getLogger("nmt.app")
@@ -41,21 +50,78 @@ def _analyze(pairs: dict[str, Translator], text, pair, reference, beam_size, max
         raise gr.Error("The translation failed on the server; please try another input.") from None
 
 
+def _pieces_or_words(source_tokens, target_tokens, attention, merged: bool):
+    if merged:
+        return merge_pieces(source_tokens, target_tokens, attention)
+    return source_tokens, target_tokens, np.asarray(attention)
+
+
+def _heatmap(source_tokens, view: dict, merged: bool, title: str):
+    source, target, attention = _pieces_or_words(source_tokens, view["target_tokens"], view["attention"], merged)
+    return attention_heatmap(source, target, attention, title=title)
+
+
+def _coverage_views(segment: dict):
+    cov = segment["coverage"]
+    bars = source_bars(
+        segment["source_tokens"],
+        cov["totals"],
+        "total attention",
+        "coverage: attention received",
+        ymax=OVER_ATTENDED,
+        lines=(UNATTENDED, OVER_ATTENDED),
+    )
+    notes = []
+    if cov["unattended"]:
+        pieces = ", ".join(f"`{html.escape(segment['source_tokens'][i])}`" for i in cov["unattended"])
+        notes.append(f"Hardly attended (total < {UNATTENDED}, possibly untranslated): {pieces}")
+    if cov["over_attended"]:
+        pieces = ", ".join(f"`{html.escape(segment['source_tokens'][i])}`" for i in cov["over_attended"])
+        notes.append(f"Over-attended (total > {OVER_ATTENDED}, possibly translated twice): {pieces}")
+    return bars, "  \n".join(notes) or "Every source piece received attention within the usual range."
+
+
+def _reference_views(segment: dict, merged: bool):
+    reference = segment.get("reference")
+    if reference is None:
+        return None, [], "Type a reference (one sentence per source sentence) to see how the model would produce it."
+    heatmap = _heatmap(segment["source_tokens"], reference, merged, "reference (forced decoding)")
+    probs = [(p, float(np.exp(lp))) for p, lp in zip(reference["target_tokens"], reference["token_log_probs"])]
+    summary = (
+        f"Reference log-probability **{reference['total_log_prob']:.2f}** "
+        f"({reference['mean_log_prob']:.2f} per piece); the model's own translation: "
+        f"**{segment['nbest'][0]['log_prob']:.2f}**."
+    )
+    return heatmap, probs, summary
+
+
 def _segment_views(result: dict, index: int, merged: bool):
-    """Heatmap, confidence and slider range for one sentence of a result."""
+    """Everything shown for one sentence: heatmaps, confidence, coverage, reference, n-best, alignment."""
     segment = result["segments"][index]
-    source, target, attention = _pieces_or_words(segment, merged)
-    heatmap = attention_heatmap(source, target, attention, title=f"sentence {index + 1}")
+    heatmap = _heatmap(segment["source_tokens"], segment, merged, f"sentence {index + 1}: model translation")
     confidence = [(piece, float(p)) for piece, p in zip(segment["target_tokens"], segment["token_probs"])]
     steps = len(segment["target_tokens"])
     slider = gr.Slider(minimum=1, maximum=max(steps, 1), value=1, step=1, interactive=steps > 1)
-    return heatmap, confidence, slider
+    nbest_choices = [
+        f"{rank + 1}. {h['translation']}  (score {h['score']:.2f})" for rank, h in enumerate(segment["nbest"])
+    ]
+    nbest = gr.Dropdown(choices=nbest_choices, value=nbest_choices[0])
+    return (
+        heatmap,
+        confidence,
+        slider,
+        *_coverage_views(segment),
+        *_reference_views(segment, merged),
+        nbest,
+        _heatmap(segment["source_tokens"], segment["nbest"][0], merged, "hypothesis 1"),
+        segment["alignment"],
+    )
 
 
-def _pieces_or_words(segment: dict, merged: bool):
-    if merged:
-        return merge_pieces(segment["source_tokens"], segment["target_tokens"], segment["attention"])
-    return segment["source_tokens"], segment["target_tokens"], np.asarray(segment["attention"])
+def _nbest_view(result: dict, index: int, rank: int, merged: bool):
+    segment = result["segments"][index]
+    rank = min(rank or 0, len(segment["nbest"]) - 1)
+    return _heatmap(segment["source_tokens"], segment["nbest"][rank], merged, f"hypothesis {rank + 1}")
 
 
 def _step_views(result: dict, index: int, step: int, merged: bool):
@@ -68,9 +134,12 @@ def _step_views(result: dict, index: int, step: int, merged: bool):
     if merged:
         source, _, merged_row = merge_pieces(source, [piece], weights[None])
         weights = merged_row[0]
-    summary = f"**Step {t + 1}** generated `{html.escape(piece)}` with probability **{prob:.3f}**."
-    alternatives = {f"{a['token']}": a["prob"] for a in segment["alternatives"][t]}
-    bars = step_attention_bars(source, weights, title=f"step {t + 1}: attention while generating {piece}")
+    summary = (
+        f"**Step {t + 1}** generated `{html.escape(piece)}` with probability **{prob:.3f}**; "
+        f"attention entropy {segment['entropy'][t]:.2f} nats."
+    )
+    alternatives = {a["token"]: a["prob"] for a in segment["alternatives"][t]}
+    bars = source_bars(source, weights, "alignment weight", f"step {t + 1}: attention while generating {piece}")
     highlighted = [(token, float(w)) for token, w in zip(source, weights)]
     return summary, alternatives, highlighted, bars
 
@@ -116,7 +185,13 @@ def build(pairs: dict[str, Translator], failures: dict[str, str] | None = None, 
                 reference = gr.Textbox(label="Reference translation (optional)", lines=1)
             with gr.Column(scale=2):
                 pair = gr.Dropdown(names, value=names[0] if names else None, label="Language pair")
-                beam = gr.Slider(1, MAX_BEAM, value=1, step=1, label="Beam size (1 = greedy)")
+                beam = gr.Slider(
+                    1,
+                    MAX_BEAM,
+                    value=pairs[names[0]].config.beam_size if names else 1,
+                    step=1,
+                    label="Beam size (1 = greedy)",
+                )
                 max_length = gr.Slider(5, MAX_OUTPUT_PIECES, value=100, step=1, label="Maximum output length (pieces)")
                 translate = gr.Button("Translate", variant="primary")
         notice = gr.Markdown()
@@ -125,30 +200,82 @@ def build(pairs: dict[str, Translator], failures: dict[str, str] | None = None, 
         with gr.Row():
             sentence = gr.Dropdown(choices=[], label="Sentence", type="index", interactive=True)
             merged = gr.Checkbox(label="Merge subword pieces into words", value=False)
-        heatmap = gr.Plot(label="Attention heatmap", format="png", elem_id="heatmap")
-        confidence = gr.HighlightedText(label="Confidence of each generated piece", show_legend=False)
-        with gr.Group():
-            step = gr.Slider(1, 2, value=1, step=1, label="Decoding step")
-            step_summary = gr.Markdown()
-            with gr.Row():
-                alternatives = gr.Label(label="Top alternatives at this step", num_top_classes=5)
-                step_attention = gr.HighlightedText(label="Attention at this step", show_legend=False)
-            step_bars = gr.Plot(label="Attention at this step", format="png")
-        download = gr.File(label="Download translation and attention (JSON)")
+        with gr.Tabs():
+            with gr.Tab("Attention"):
+                with gr.Row():
+                    heatmap = gr.Plot(label="Attention heatmap (model translation)", format="png", elem_id="heatmap")
+                    reference_heatmap = gr.Plot(
+                        label="Where the model would look to produce the reference",
+                        format="png",
+                        elem_id="reference-heatmap",
+                    )
+                reference_summary = gr.Markdown(elem_id="reference-summary")
+                with gr.Row():
+                    confidence = gr.HighlightedText(label="Confidence of each generated piece", show_legend=False)
+                    reference_probs = gr.HighlightedText(
+                        label="Model probability of each reference piece", show_legend=False
+                    )
+                coverage_plot = gr.Plot(label="Coverage", format="png")
+                coverage_notes = gr.Markdown(elem_id="coverage-notes")
+            with gr.Tab("Step by step"):
+                step = gr.Slider(1, 2, value=1, step=1, label="Decoding step")
+                step_summary = gr.Markdown()
+                with gr.Row():
+                    alternatives = gr.Label(label="Top alternatives at this step", num_top_classes=5)
+                    step_attention = gr.HighlightedText(label="Attention at this step", show_legend=False)
+                step_bars = gr.Plot(label="Attention at this step", format="png")
+            with gr.Tab("n-best"):
+                nbest = gr.Dropdown(
+                    choices=[],
+                    label="Hypothesis (beam search keeps the attention of each)",
+                    type="index",
+                    interactive=True,
+                )
+                nbest_heatmap = gr.Plot(label="Attention of this hypothesis", format="png")
+            with gr.Tab("Compare"):
+                with gr.Row():
+                    compare_pair = gr.Dropdown(
+                        names, value=names[0] if names else None, label="Second language pair (same source language)"
+                    )
+                    compare_beam = gr.Slider(1, MAX_BEAM, value=1, step=1, label="Second decoding: beam size")
+                    compare_button = gr.Button("Compare")
+                with gr.Row():
+                    compare_left = gr.Plot(label="First", format="png")
+                    compare_right = gr.Plot(label="Second", format="png")
+                compare_text = gr.Markdown()
+        with gr.Row():
+            alignment = gr.Textbox(
+                label="Word alignment (Pharaoh format: source-target, 0-based)", buttons=["copy"], interactive=False
+            )
+            download = gr.File(label="Download everything shown (JSON: matrices, n-best, alignments)")
         if examples:
             gr.Examples(examples=[list(e) for e in examples], inputs=[text, pair, reference], label="Examples")
+
+        segment_outputs = [
+            heatmap,
+            confidence,
+            step,
+            coverage_plot,
+            coverage_notes,
+            reference_heatmap,
+            reference_probs,
+            reference_summary,
+            nbest,
+            nbest_heatmap,
+            alignment,
+        ]
+        step_outputs = [step_summary, alternatives, step_attention, step_bars]
 
         def run(text_value, pair_value, reference_value, beam_value, max_length_value, merged_value):
             result = _analyze(pairs, text_value, pair_value, reference_value, beam_value, int(max_length_value))
             choices = [f"{i + 1}. {s['source'][:60]}" for i, s in enumerate(result["segments"])]
-            views = _segment_views(result, 0, merged_value)
             return (
                 result,
                 result["translation"],
                 result["notice"],
                 _scores_markdown(result),
                 gr.Dropdown(choices=choices, value=choices[0]),
-                *views,
+                *_segment_views(result, 0, merged_value),
                 *_step_views(result, 0, 1, merged_value),
                 _download(result),
             )
@@ -156,47 +283,57 @@ def build(pairs: dict[str, Translator], failures: dict[str, str] | None = None, 
         translate.click(
             run,
             [text, pair, reference, beam, max_length, merged],
-            [
-                result_state,
-                translation,
-                notice,
-                scores,
-                sentence,
-                heatmap,
-                confidence,
-                step,
-                step_summary,
-                alternatives,
-                step_attention,
-                step_bars,
-                download,
-            ],
+            [result_state, translation, notice, scores, sentence, *segment_outputs, *step_outputs, download],
             api_visibility="private",
         )
 
         def select(result, index, merged_value):
             if not result:
-                return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
-            index = index or 0
-            return (*_segment_views(result, index, merged_value), *_step_views(result, index, 1, merged_value))
+                return [gr.skip()] * (len(segment_outputs) + len(step_outputs))
+            return (
+                *_segment_views(result, index or 0, merged_value),
+                *_step_views(result, index or 0, 1, merged_value),
+            )
 
         for control in (sentence.input, merged.change):
-            control(
-                select,
-                [result_state, sentence, merged],
-                [heatmap, confidence, step, step_summary, alternatives, step_attention, step_bars],
-                api_visibility="private",
-            )
+            control(select, [result_state, sentence, merged], segment_outputs + step_outputs, api_visibility="private")
 
         def show_step(result, index, step_value, merged_value):
             if not result:
-                return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                return [gr.skip()] * len(step_outputs)
             return _step_views(result, index or 0, step_value, merged_value)
 
-        step.change(
-            show_step,
-            [result_state, sentence, step, merged],
-            [step_summary, alternatives, step_attention, step_bars],
+        step.change(show_step, [result_state, sentence, step, merged], step_outputs, api_visibility="private")
+
+        def show_hypothesis(result, index, rank, merged_value):
+            return _nbest_view(result, index or 0, rank, merged_value) if result else gr.skip()
+
+        nbest.input(show_hypothesis, [result_state, sentence, nbest, merged], nbest_heatmap, api_visibility="private")
+
+        def compare(text_value, first_pair, second_pair, first_beam, second_beam, merged_value):
+            if (
+                pairs.get(first_pair)
+                and pairs.get(second_pair)
+                and (pairs[first_pair].config.source_lang != pairs[second_pair].config.source_lang)
+            ):
+                raise gr.Error(f"{first_pair} and {second_pair} do not translate from the same language.")
+            views = []
+            for name, beam_value in ((first_pair, first_beam), (second_pair, second_beam)):
+                result = _analyze(pairs, text_value, name, "", beam_value)
+                segment = result["segments"][0]
+                decoding = "greedy" if int(beam_value) == 1 else f"beam {int(beam_value)}"
+                views.append(
+                    (
+                        _heatmap(segment["source_tokens"], segment, merged_value, f"{name}, {decoding}"),
+                        f"**{html.escape(name)}, {decoding}:** {html.escape(segment['translation'])}",
+                    )
+                )
+            return views[0][0], views[1][0], "  \n".join(v[1] for v in views)
+
+        compare_button.click(
+            compare,
+            [text, pair, compare_pair, beam, compare_beam, merged],
+            [compare_left, compare_right, compare_text],
             api_visibility="private",
         )
 

@@ -56,7 +56,8 @@ class Seq2Seq(keras.Model):
         - encoder outputs h̄_s (B, S, H),
         - keys for the attention score (B, S, H),
         - source mask (B, S) bool,
-        - decoder initial states: a list of [h, c] per layer, each (B, H).
+        - decoder initial states: a list of [h, c] per layer, each (B, H): the encoder's final states,
+          or zeros when ``init_decoder_from_encoder`` is off.
         """
         source_mask = ops.not_equal(source_ids, PAD_ID)
         x = self.dropout(self.source_embedding(source_ids), training=training)
@@ -70,6 +71,8 @@ class Seq2Seq(keras.Model):
                 states.append([h, c])
             if i < len(self.encoder_layers) - 1:
                 x = self.dropout(x, training=training)
+        if not self.config.init_decoder_from_encoder:
+            states = [[ops.zeros_like(h), ops.zeros_like(c)] for h, c in states]
         return x, self.attention.keys(x), source_mask, states
 
     # ----------------------------------------------------------------------------------------------

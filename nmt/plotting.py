@@ -50,14 +50,19 @@ def attention_heatmap(source_tokens, target_tokens, attention, title: str = "") 
     return figure
 
 
-def step_attention_bars(source_tokens, weights, title: str = "") -> Figure:
-    """One decoding step's alignment weights over the source pieces, as bars."""
+def source_bars(source_tokens, values, ylabel: str, title: str = "", ymax: float = 1.0, lines=()) -> Figure:
+    """A value per source piece as bars: one step's alignment weights, or the coverage totals.
+
+    `lines` are horizontal reference lines (e.g. the coverage thresholds).
+    """
     figure = Figure(figsize=(min(2.5 + 0.42 * len(source_tokens), 30), 2.8), dpi=100, layout="constrained")
     axes = figure.add_subplot()
-    axes.bar(range(len(source_tokens)), weights, color="#3b6fb6")
+    axes.bar(range(len(source_tokens)), values, color="#3b6fb6")
+    for y in lines:
+        axes.axhline(y, color="#c0392b", linestyle="--", linewidth=1)
     axes.set_xticks(range(len(source_tokens)), source_tokens, rotation=60, ha="right", fontfamily=FONT_FAMILY)
-    axes.set_ylim(0, 1)
-    axes.set_ylabel("alignment weight")
+    axes.set_ylim(0, max(ymax, float(np.max(values, initial=0.0)) * 1.1))
+    axes.set_ylabel(ylabel)
     if title:
         axes.set_title(title, fontfamily=FONT_FAMILY, fontsize=10)
     return figure

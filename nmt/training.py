@@ -77,6 +77,21 @@ def _padded_length(length: int) -> int:
     return 8 * math.ceil(length / 8)
 
 
+def teacher_forcing_arrays(examples, length: int):
+    """(source ids, target ids) pairs → ((source (B, L), target input (B, L)), target output (B, L)), 0-padded.
+
+    Target input is bos + reference and target output is reference + eos: teacher forcing.
+    """
+    source = np.zeros((len(examples), length), np.int32)
+    target_input = np.zeros((len(examples), length), np.int32)
+    target_output = np.zeros((len(examples), length), np.int32)
+    for r, (s, t) in enumerate(examples):
+        source[r, : len(s)] = s
+        target_input[r, : len(t) + 1] = [BOS_ID] + t
+        target_output[r, : len(t) + 1] = t + [EOS_ID]
+    return (source, target_input), target_output
+
+
 class Batches(keras.utils.PyDataset):
     """Length-bucketed batches of about `batch_tokens` padded target tokens, reshuffled every epoch.
 
@@ -122,16 +137,8 @@ class Batches(keras.utils.PyDataset):
         return len(self.batches)
 
     def __getitem__(self, index):
-        rows = [self.examples[i] for i in self.batches[index]]
-        length = self._length(self.batches[index])
-        source = np.zeros((len(rows), length), np.int32)
-        target_input = np.zeros((len(rows), length), np.int32)
-        target_output = np.zeros((len(rows), length), np.int32)
-        for r, (s, t) in enumerate(rows):
-            source[r, : len(s)] = s
-            target_input[r, : len(t) + 1] = [BOS_ID] + t
-            target_output[r, : len(t) + 1] = t + [EOS_ID]
-        return (source, target_input), target_output
+        batch = self.batches[index]
+        return teacher_forcing_arrays([self.examples[i] for i in batch], self._length(batch))
 
     def on_epoch_end(self):
         if self.shuffle:

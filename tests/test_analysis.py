@@ -1,7 +1,17 @@
 import numpy as np
 import pytest
 
-from nmt.analysis import MAX_CHARS, InputError, analyze, check_request, merge_pieces, split_sentences
+from nmt.analysis import (
+    MAX_CHARS,
+    InputError,
+    analyze,
+    check_request,
+    coverage,
+    entropy,
+    merge_pieces,
+    pharaoh,
+    split_sentences,
+)
 
 
 def test_split_sentences():
@@ -48,3 +58,51 @@ def test_analyze_contract(translator):
 
     without = analyze(translator, "Je suis content.", "", 1)
     assert without["bleu"] is None and without["chrf"] is None
+
+
+def test_coverage_totals_are_the_column_sums_and_flag_outliers():
+    attention = np.array([[0.9, 0.05, 0.05, 0.0], [0.8, 0.1, 0.1, 0.0], [0.1, 0.05, 0.85, 0.0]])
+    result = coverage(attention)
+    np.testing.assert_allclose(result["totals"], attention.sum(0))
+    assert result["unattended"] == [3] and result["over_attended"] == [0]
+
+
+def test_entropy_is_zero_for_a_sharp_step_and_log_n_for_a_flat_one():
+    assert entropy(np.array([[1.0, 0.0, 0.0], [1 / 3, 1 / 3, 1 / 3]])) == pytest.approx([0.0, np.log(3)], abs=1e-4)
+
+
+def test_pharaoh_alignment_on_a_hand_checked_example():
+    source = ["▁le", "▁chat", "▁noir", "</s>"]
+    target = ["▁the", "▁black", "▁ca", "t", "</s>"]
+    attention = np.array(
+        [
+            [0.8, 0.1, 0.1, 0.0],  # the   → le
+            [0.1, 0.1, 0.7, 0.1],  # black → noir
+            [0.1, 0.6, 0.2, 0.1],  # ca    → chat
+            [0.1, 0.7, 0.1, 0.1],  # t     → chat
+            [0.0, 0.1, 0.1, 0.8],  # </s>  (left out)
+        ]
+    )
+    assert pharaoh(source, target, attention) == "0-0 2-1 1-2"
+
+
+def test_nbest_and_forced_decoding_of_the_reference(translator):
+    result = analyze(translator, "Je suis content.", "I'm happy.", 4)
+    segment = result["segments"][0]
+    assert 1 <= len(segment["nbest"]) <= 4
+    assert segment["nbest"][0]["target_tokens"] == segment["target_tokens"]
+    assert [h["score"] for h in segment["nbest"]] == sorted((h["score"] for h in segment["nbest"]), reverse=True)
+    reference = segment["reference"]
+    assert reference["target_tokens"][-1] == "</s>"
+    attention = np.array(reference["attention"])
+    assert attention.shape == (len(reference["target_tokens"]), len(segment["source_tokens"]))
+    assert reference["total_log_prob"] == pytest.approx(sum(reference["token_log_probs"]), abs=1e-3)
+    assert all(lp <= 0 for lp in reference["token_log_probs"])
+    np.testing.assert_allclose(segment["coverage"]["totals"], np.array(segment["attention"]).sum(0), atol=1e-3)
+    assert len(segment["entropy"]) == len(segment["target_tokens"])
+
+
+def test_reference_with_another_sentence_count_is_scored_whole(translator):
+    result = analyze(translator, "Je suis content. Il fait froid.", "I'm happy and it's cold.", 1)
+    assert result["bleu"] is not None and "scored as a whole" in result["notice"]
+    assert all("reference" not in s for s in result["segments"])

@@ -80,14 +80,14 @@ def test_unknown_pair_gets_a_clear_message(client):
         "Salut 😀🎉 !",
         "שלום עולם. مرحبا بالعالم.",
         "톰은 집에 있어요.",
-        "Bonjour. " * 2000,
+        "Bonjour. " * 12000,  # 108,000 characters
     ],
 )
 def test_odd_input_gets_a_translation_and_the_server_keeps_answering(client, text):
     result = client.predict(text, "fr-en", "", 2, api_name="/analyze")
     assert isinstance(result["translation"], str)
     assert len(result["segments"]) <= 20
-    if len(text) > 2000:
+    if len(text) > 2000:  # cut before it reaches the model
         assert "cut" in result["notice"]
     assert client.predict("Merci.", "fr-en", "", 1, api_name="/analyze")["translation"]
 
@@ -114,3 +114,38 @@ def test_unknown_hub_repository_fails_quickly_with_a_message(monkeypatch):
     pairs, failures, _ = load_pairs(["hf:nobody/no-such-nmt-checkpoint"])
     assert not pairs and "could not fetch from the Hugging Face Hub" in failures["hf:nobody/no-such-nmt-checkpoint"]
     assert time.time() - started < 10
+
+
+def test_sixteen_concurrent_clients_get_every_answer(app_url):
+    """64 real sentences from 16 clients at once: no errors (loopback only, bounded in time)."""
+    from bench.load import run_load
+    from conftest import FRA
+
+    with open(FRA, encoding="utf-8") as f:
+        sentences = [line.split("\t")[1].strip() for i, line in enumerate(f) if i % 1000 == 0][:64]
+    report = run_load(app_url, sentences, "fr-en", clients=16, beam_size=2, timeout_s=120)
+    print("load:", report)
+    assert report["requests"] == 64 and report["errors"] == 0, report["error_examples"]
+    assert report["p95_ms"] is not None
+
+
+def test_beyond_the_queue_bound_clients_are_told_it_is_busy(trained_checkpoint):
+    """A full queue answers at once with a clear 'queue is full' instead of letting clients hang."""
+    from bench.load import run_load
+    from nmt.interface import build, load_pairs
+
+    pairs, _, _ = load_pairs([str(trained_checkpoint)])
+    demo = build(pairs)
+    demo.queue(max_size=1, default_concurrency_limit=1)
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        report = run_load(
+            url, ["Il fait très froid ce matin. " * 40] * 12, "fr-en", clients=12, beam_size=10, timeout_s=120
+        )
+        assert report["errors"] > 0
+        assert all("Queue is full" in e for e in report["error_examples"])
+        from gradio_client import Client
+
+        assert Client(url, verbose=False).predict("Merci.", "fr-en", "", 1, api_name="/analyze")["translation"]
+    finally:
+        demo.close()

@@ -16,12 +16,20 @@ def _model(**overrides):
     return model
 
 
+@pytest.mark.parametrize("init_from_encoder", [True, False])
 @pytest.mark.parametrize("input_feeding", [True, False])
 @pytest.mark.parametrize("bidirectional", [True, False])
 @pytest.mark.parametrize("score", ["dot", "general", "concat"])
-def test_step_by_step_inference_reproduces_teacher_forced_decoding(score, bidirectional, input_feeding):
+def test_step_by_step_inference_reproduces_teacher_forced_decoding(
+    score, bidirectional, input_feeding, init_from_encoder
+):
     """The inference path (encode once, then one step per piece) reuses the trained layers exactly."""
-    model = _model(score=score, bidirectional=bidirectional, input_feeding=input_feeding)
+    model = _model(
+        score=score,
+        bidirectional=bidirectional,
+        input_feeding=input_feeding,
+        init_decoder_from_encoder=init_from_encoder,
+    )
     source = np.array([[5, 6, 7, 8, EOS_ID], [9, 10, EOS_ID, 0, 0]], np.int32)
     target_input = np.array([[BOS_ID, 11, 12, 13], [BOS_ID, 14, 15, 16]], np.int32)
     encoded = model.encode(source)
@@ -37,6 +45,8 @@ def test_step_by_step_inference_reproduces_teacher_forced_decoding(score, bidire
         np.testing.assert_allclose(np.asarray(log_probs), expected_log_probs[:, t], atol=1e-4)
         np.testing.assert_allclose(np.asarray(step_alignment), np.asarray(alignment)[:, t], atol=1e-5)
     assert (np.asarray(alignment)[1, :, 3:] == 0).all()
+    if not init_from_encoder:
+        assert all(not np.asarray(h).any() and not np.asarray(c).any() for h, c in encoded[3])
 
 
 def test_masked_loss_ignores_padding_and_applies_label_smoothing():

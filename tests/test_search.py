@@ -57,3 +57,13 @@ def test_beam_results_are_ranked_distributions_within_the_length_limit(translato
 def test_bad_search_arguments_are_refused(translator):
     with pytest.raises(ValueError, match="n_best"):
         translator.searcher.search(_sources(translator), beam_size=2, n_best=3)
+
+
+def test_forced_decoding_of_greedy_output_reproduces_its_probabilities_and_attention(translator):
+    sources = _sources(translator)
+    greedy = [h[0] for h in translator.searcher.search(sources, beam_size=1)]
+    for hypothesis, (log_probs, attention) in zip(
+        greedy, translator.searcher.force(sources, [h.token_ids for h in greedy])
+    ):
+        np.testing.assert_allclose(log_probs, np.log(hypothesis.token_probs), atol=1e-4)
+        np.testing.assert_allclose(attention, hypothesis.attention, atol=1e-5)

@@ -1,0 +1,102 @@
+"""Load on the /analyze API: N concurrent clients share M real held-out sentences against a local app.
+
+Starts `python app.py` on a free loopback port (or uses --url), sends the requests, and prints JSON
+as its last line: requests, clients, errors, p50/p95/max latency in ms and requests per second.
+
+    python bench/load.py [--clients 16] [--sentences 64] [--beam 1]
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def run_load(url: str, sentences, pair: str, clients: int, beam_size: int, timeout_s: float = 300) -> dict:
+    """Sends every sentence once through /analyze from `clients` threads; returns latency figures."""
+    from gradio_client import Client
+
+    connections = [Client(url, verbose=False) for _ in range(clients)]
+    deadline = time.perf_counter() + timeout_s
+
+    def one(index):
+        if time.perf_counter() > deadline:
+            return None, "skipped: past the time limit"
+        started = time.perf_counter()
+        try:
+            connections[index % clients].predict(sentences[index], pair, "", beam_size, api_name="/analyze")
+            return time.perf_counter() - started, None
+        except Exception as error:  # every failure is counted and reported, none is hidden
+            return time.perf_counter() - started, f"{type(error).__name__}: {error}"
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        outcomes = list(pool.map(one, range(len(sentences))))
+    wall = time.perf_counter() - started
+    latencies = sorted(1000 * t for t, error in outcomes if error is None)
+    errors = [error for _, error in outcomes if error is not None]
+    return {
+        "requests": len(sentences),
+        "clients": clients,
+        "errors": len(errors),
+        "error_examples": errors[:3],
+        "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
+        "p95_ms": round(latencies[max(0, int(0.95 * len(latencies)) - 1)], 1) if latencies else None,
+        "max_ms": round(latencies[-1], 1) if latencies else None,
+        "requests_per_s": round(len(latencies) / wall, 2),
+    }
+
+
+def main():
+    from bench.app_start import free_port
+    from nmt.config import read_config
+    from nmt.training import read_split
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--sentences", type=int, default=64)
+    parser.add_argument("--beam", type=int, default=1)
+    parser.add_argument("--url", help="an app already running (default: start one)")
+    args = parser.parse_args()
+
+    split, _ = read_split(read_config(ROOT / "config.ini", "fr-en"))
+    sentences = [s for s, _ in split.test[: args.sentences]]
+    server = None
+    url = args.url
+    if url is None:
+        port = free_port()
+        env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1"}
+        server = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py")],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        url = f"http://127.0.0.1:{port}/"
+        from gradio_client import Client
+
+        for _ in range(600):
+            try:
+                Client(url, verbose=False)
+                break
+            except Exception:  # not listening yet
+                time.sleep(0.1)
+    try:
+        print(json.dumps(run_load(url, sentences, "fr-en", args.clients, args.beam)))
+    finally:
+        if server:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

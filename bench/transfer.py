@@ -1,0 +1,67 @@
+"""The transfer experiment's record: compares a ko→en model trained from scratch with one initialised
+from the fr→en parent (same split, seed and time budget) and writes the comparison into the shipped
+checkpoint's metrics.json as "transfer". Both folders come from train.py:
+
+    python train.py ko-en --output runs/ko-en-scratch --max-minutes 12
+    python train.py ko-en --output runs/ko-en-transfer --init-from checkpoints/fr-en --max-minutes 12
+    python bench/transfer.py --scratch runs/ko-en-scratch --transfer runs/ko-en-transfer --into checkpoints/ko-en
+"""
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+
+def summary(directory: Path) -> dict:
+    metrics = json.loads((directory / "metrics.json").read_text(encoding="utf-8"))
+    test, training = metrics["test"], metrics["training"]
+    beam = next(k for k in test if k.startswith("beam"))
+    return {
+        "greedy_bleu": test["greedy"]["bleu"],
+        "beam_bleu": test[beam]["bleu"],
+        "beam_chrf": test[beam]["chrf"],
+        "beam": beam,
+        "epochs": training["epochs"],
+        "minutes": round(training["wall_seconds"] / 60, 1),
+        "sentences": test["sentences"],
+        "init_from": training["init_from"],
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scratch", type=Path, required=True)
+    parser.add_argument("--transfer", type=Path, required=True)
+    parser.add_argument("--into", type=Path, required=True, help="checkpoint whose metrics.json records it")
+    args = parser.parse_args()
+
+    scratch, transfer = summary(args.scratch), summary(args.transfer)
+    if scratch["sentences"] != transfer["sentences"]:
+        raise SystemExit("the two runs were scored on different test splits")
+    record = {
+        "parent": Path(transfer["init_from"]).name,
+        "bleu_scratch": scratch["beam_bleu"],
+        "bleu_transfer": transfer["beam_bleu"],
+        "decoding": scratch["beam"],
+        "greedy_bleu_scratch": scratch["greedy_bleu"],
+        "greedy_bleu_transfer": transfer["greedy_bleu"],
+        "chrf_scratch": scratch["beam_chrf"],
+        "chrf_transfer": transfer["beam_chrf"],
+        "epochs_scratch": scratch["epochs"],
+        "epochs_transfer": transfer["epochs"],
+        "minutes_scratch": scratch["minutes"],
+        "minutes_transfer": transfer["minutes"],
+        "test_sentences": scratch["sentences"],
+    }
+    path = args.into / "metrics.json"
+    metrics = json.loads(path.read_text(encoding="utf-8"))
+    metrics["transfer"] = record
+    staging = path.with_suffix(".json.tmp")
+    staging.write_text(json.dumps(metrics, indent=2, ensure_ascii=False), encoding="utf-8")
+    os.replace(staging, path)
+    print(json.dumps(record))
+
+
+if __name__ == "__main__":
+    main()
