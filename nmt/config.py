@@ -53,7 +53,6 @@ class Config:
     # Where the checkpoint goes; transfer learning; publishing.
     output: str = ""
     init_from: str = ""
-    freeze_epochs: int = 0
     push_to_hub: str = ""
 
     def __post_init__(self):

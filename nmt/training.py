@@ -334,23 +334,6 @@ def train(config: Config, resume: bool = False) -> Path:
     log(f"{model.count_params():,} parameters; training on {hardware()}")
 
     first_epoch = progress.state["epoch"]
-    if config.freeze_epochs and transferred and first_epoch < config.freeze_epochs:
-        frozen = [layer for layer in model.layers if layer.name in transferred]
-        for layer in frozen:
-            layer.trainable = False
-        model.compile(optimizer=optimizer, loss=masked_loss(config.label_smoothing))
-        model.fit(
-            train_batches,
-            validation_data=valid_batches,
-            epochs=config.freeze_epochs,
-            initial_epoch=first_epoch,
-            callbacks=[progress],
-            verbose=2,
-        )
-        for layer in frozen:
-            layer.trainable = True
-        model.compile(optimizer=optimizer, loss=masked_loss(config.label_smoothing))
-        first_epoch = progress.state["epoch"]
     if not model.stop_training and first_epoch < config.epochs:
         model.fit(
             train_batches,
