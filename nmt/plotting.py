@@ -40,12 +40,12 @@ def attention_heatmap(source_tokens, target_tokens, attention, title: str = "") 
     figure = Figure(figsize=(min(2.0 + 0.42 * columns, 30), min(1.6 + 0.36 * rows, 30)), dpi=100, layout="constrained")
     axes = figure.add_subplot()
     image = axes.imshow(matrix, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
-    axes.set_xticks(range(columns), source_tokens, rotation=60, ha="right", fontfamily=FONT_FAMILY)
-    axes.set_yticks(range(rows), target_tokens, fontfamily=FONT_FAMILY)
+    axes.set_xticks(range(columns), source_tokens, rotation=60, ha="right", fontfamily=FONT_FAMILY, parse_math=False)
+    axes.set_yticks(range(rows), target_tokens, fontfamily=FONT_FAMILY, parse_math=False)
     axes.set_xlabel("source")
     axes.set_ylabel("generated")
     if title:
-        axes.set_title(title, fontfamily=FONT_FAMILY, fontsize=10)
+        axes.set_title(title, fontfamily=FONT_FAMILY, fontsize=10, parse_math=False)
     figure.colorbar(image, ax=axes, label="alignment weight", shrink=0.8)
     return figure
 
@@ -60,9 +60,11 @@ def source_bars(source_tokens, values, ylabel: str, title: str = "", ymax: float
     axes.bar(range(len(source_tokens)), values, color="#3b6fb6")
     for y in lines:
         axes.axhline(y, color="#c0392b", linestyle="--", linewidth=1)
-    axes.set_xticks(range(len(source_tokens)), source_tokens, rotation=60, ha="right", fontfamily=FONT_FAMILY)
+    axes.set_xticks(
+        range(len(source_tokens)), source_tokens, rotation=60, ha="right", fontfamily=FONT_FAMILY, parse_math=False
+    )
     axes.set_ylim(0, max(ymax, float(np.max(values, initial=0.0)) * 1.1))
     axes.set_ylabel(ylabel)
     if title:
-        axes.set_title(title, fontfamily=FONT_FAMILY, fontsize=10)
+        axes.set_title(title, fontfamily=FONT_FAMILY, fontsize=10, parse_math=False)
     return figure
