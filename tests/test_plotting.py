@@ -25,9 +25,9 @@ def test_heatmap_renders_hangul_without_missing_glyphs(recwarn):
 
 
 def test_user_text_with_dollar_signs_is_not_parsed_as_math():
-    figure = attention_heatmap(["▁$\\frac{", "$", "</s>"], ["▁$x", "</s>"], np.full((2, 3), 1 / 3), title="$\\frac{")
+    figure = attention_heatmap(["▁$\\frac{$", "$", "</s>"], ["▁$x$", "</s>"], np.full((2, 3), 1 / 3), title="$\\frac{$")
     _render(figure)
-    _render(source_bars(["$\\sqrt{", "</s>"], [0.5, 0.5], "alignment weight", title="$\\sqrt{"))
+    _render(source_bars(["$\\sqrt{$", "</s>"], [0.5, 0.5], "alignment weight", title="$\\sqrt{$"))
 
 
 def test_long_sentences_get_a_larger_figure():
