@@ -38,8 +38,6 @@ def main() -> None:
     if not pairs:
         raise SystemExit("error: no checkpoint could be loaded:\n" + "\n".join(failures.values()))
     demo = build(pairs, failures, examples)
-    # Two cores: two requests at a time; beyond 32 waiting, new ones are told the queue is full.
-    demo.queue(max_size=32, default_concurrency_limit=2)
     demo.launch(share=args.share, allowed_paths=[], footer_links=["api"])
 
 

@@ -165,7 +165,7 @@ def _download(result: dict) -> str:
 
 
 def build(pairs: dict[str, Translator], failures: dict[str, str] | None = None, examples=()) -> gr.Blocks:
-    """The app. `failures` maps pairs that could not load to the reason, shown at the top."""
+    """The app, its queue bounded. `failures` maps pairs that could not load to the reason, shown at the top."""
     names = list(pairs)
     with gr.Blocks(title="Seq2seq attention explorer") as demo:
         gr.Markdown(DESCRIPTION)
@@ -343,6 +343,8 @@ def build(pairs: dict[str, Translator], failures: dict[str, str] | None = None, 
             return _analyze(pairs, text, pair, reference, beam_size)
 
         gr.api(analyze_api, api_name="analyze")
+    # Two cores: two requests at a time; beyond 32 waiting, new ones are told the queue is full.
+    demo.queue(max_size=32, default_concurrency_limit=2)
     return demo
 
 

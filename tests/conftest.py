@@ -1,6 +1,8 @@
 """Shared fixtures: real data from ../shared/data and one small checkpoint trained on it once per run."""
 
+import contextlib
 import os
+import socket
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -61,3 +63,23 @@ def translator(trained_checkpoint):
     from nmt.translator import Translator
 
     return Translator.load(trained_checkpoint)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving(specs):
+    """The app on a free loopback port, in this process: yields its URL and the load failures."""
+    from nmt.interface import build, load_pairs
+
+    pairs, failures, examples = load_pairs([str(s) for s in specs])
+    demo = build(pairs, failures, examples)
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        yield url, failures
+    finally:
+        demo.close()

@@ -1,27 +1,15 @@
 """The app launched in-process on 127.0.0.1 and called through gradio_client, as a user's script would."""
 
-import socket
-
 import numpy as np
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from conftest import free_port, serving
 
 
 @pytest.fixture(scope="module")
 def app_url(trained_checkpoint):
-    from nmt.interface import build, load_pairs
-
-    pairs, failures, examples = load_pairs([str(trained_checkpoint), str(trained_checkpoint.parent / "missing")])
-    demo = build(pairs, failures, examples)
-    demo.queue(max_size=32, default_concurrency_limit=2)
-    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
-    yield url
-    demo.close()
+    with serving([trained_checkpoint, trained_checkpoint.parent / "missing"]) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -135,8 +123,7 @@ def test_beyond_the_queue_bound_clients_are_told_it_is_busy(trained_checkpoint):
     from nmt.interface import build, load_pairs
 
     pairs, _, _ = load_pairs([str(trained_checkpoint)])
-    demo = build(pairs)
-    demo.queue(max_size=1, default_concurrency_limit=1)
+    demo = build(pairs).queue(max_size=1, default_concurrency_limit=1)
     _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
     try:
         report = run_load(

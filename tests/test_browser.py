@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
-from test_app import free_port
+from conftest import ROOT, serving
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (installed by .ci/run)")
@@ -18,15 +17,9 @@ SCREENSHOT = os.environ.get("NMT_SCREENSHOT")
 
 @pytest.fixture(scope="module")
 def shipped_app():
-    from nmt.interface import build, load_pairs
-
-    pairs, failures, examples = load_pairs([str(ROOT / "checkpoints" / "fr-en"), str(ROOT / "checkpoints" / "ko-en")])
-    assert not failures
-    demo = build(pairs, failures, examples)
-    demo.queue(max_size=32, default_concurrency_limit=2)
-    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
-    yield url
-    demo.close()
+    with serving([ROOT / "checkpoints" / "fr-en", ROOT / "checkpoints" / "ko-en"]) as (url, failures):
+        assert not failures
+        yield url
 
 
 @pytest.fixture(scope="module")
