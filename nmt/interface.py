@@ -219,7 +219,7 @@ def build(pairs: dict[str, Translator], failures: dict[str, str] | None = None, 
                 coverage_notes = gr.Markdown(elem_id="coverage-notes")
             with gr.Tab("Step by step"):
                 step = gr.Slider(1, 2, value=1, step=1, label="Decoding step")
-                step_summary = gr.Markdown()
+                step_summary = gr.Markdown(elem_id="step-summary")
                 with gr.Row():
                     alternatives = gr.Label(label="Top alternatives at this step", num_top_classes=5)
                     step_attention = gr.HighlightedText(label="Attention at this step", show_legend=False)
@@ -231,7 +231,7 @@ def build(pairs: dict[str, Translator], failures: dict[str, str] | None = None, 
                     type="index",
                     interactive=True,
                 )
-                nbest_heatmap = gr.Plot(label="Attention of this hypothesis", format="png")
+                nbest_heatmap = gr.Plot(label="Attention of this hypothesis", format="png", elem_id="nbest-heatmap")
             with gr.Tab("Compare"):
                 with gr.Row():
                     compare_pair = gr.Dropdown(

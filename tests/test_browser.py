@@ -66,6 +66,14 @@ def test_french_sentence_shows_translation_heatmap_and_bleu(page):
     assert "chrF" in page.locator("#scores").inner_text()
     if SCREENSHOT:
         page.screenshot(path=SCREENSHOT, full_page=False)
+    # The reference, under forced decoding, beside the model's own translation.
+    page.locator("#reference-heatmap img").wait_for(timeout=30000)
+    assert "Reference log-probability" in page.locator("#reference-summary").inner_text()
+    page.get_by_role("tab", name="Step by step").click()
+    assert "Step 1" in page.locator("#step-summary").inner_text()
+    page.get_by_role("tab", name="n-best").click()
+    page.locator("#nbest-heatmap img").wait_for(timeout=30000)
+    page.get_by_role("tab", name="Attention").click()
 
 
 def test_korean_sentence_shows_translation_heatmap_and_bleu(page):
