@@ -53,3 +53,10 @@ def test_errors_are_messages_not_tracebacks(tmp_path, trained_checkpoint):
     assert done.returncode == 2 and "none.txt" in done.stderr and "Traceback" not in done.stderr
     done = _nmt("translate", "--checkpoint", trained_checkpoint, "--beam", 0, "Bonjour")
     assert done.returncode == 2 and "--beam must be between 1 and 64" in done.stderr
+
+
+def test_odd_lines_on_standard_input_are_translated_not_fatal(trained_checkpoint):
+    lines = ["", "   ", "\x00\u200b\u202e", "<script>alert(1)</script>", "😀", "톰은 집에 있어요.", "Bonjour. " * 300]
+    done = _nmt("translate", "--checkpoint", trained_checkpoint, "--beam", 1, stdin="\n".join(lines) + "\n")
+    assert done.returncode == 0 and "Traceback" not in done.stderr
+    assert len(done.stdout.split("\n")) - 1 == len(lines)  # one output line per input line
