@@ -4,6 +4,7 @@ shipped checkpoint loaded; then the server's resident memory. Prints JSON as its
     python bench/app_start.py
 """
 
+import contextlib
 import json
 import os
 import socket
@@ -21,19 +22,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
-
-
-def main():
+@contextlib.contextmanager
+def running_app():
+    """`python app.py` on a free loopback port; yields (url, a connected client, the server process)
+    once it answers, and stops it afterwards."""
     from gradio_client import Client
 
     port = free_port()
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1"}
-    started = time.perf_counter()
     server = subprocess.Popen(
         [sys.executable, str(ROOT / "app.py")], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -47,6 +43,22 @@ def main():
                 break
             except Exception:  # not listening yet
                 time.sleep(0.1)
+        yield url, client, server
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def main():
+    started = time.perf_counter()
+    with running_app() as (_, client, server):
         answer = client.predict("Je suis content de te voir.", "fr-en", "", 5, api_name="/analyze")
         cold_start = time.perf_counter() - started
         call_started = time.perf_counter()
@@ -63,9 +75,6 @@ def main():
                 }
             )
         )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -8,9 +8,7 @@ as its last line: requests, clients, errors, p50/p95/max latency in ms and reque
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -56,7 +54,7 @@ def run_load(url: str, sentences, pair: str, clients: int, beam_size: int, timeo
 
 
 def main():
-    from bench.app_start import free_port
+    from bench.app_start import running_app
     from nmt.config import read_config
     from nmt.training import read_split
 
@@ -69,33 +67,11 @@ def main():
 
     split, _ = read_split(read_config(ROOT / "config.ini", "fr-en"))
     sentences = [s for s, _ in split.test[: args.sentences]]
-    server = None
-    url = args.url
-    if url is None:
-        port = free_port()
-        env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1"}
-        server = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py")],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}/"
-        from gradio_client import Client
-
-        for _ in range(600):
-            try:
-                Client(url, verbose=False)
-                break
-            except Exception:  # not listening yet
-                time.sleep(0.1)
-    try:
+    if args.url:
+        print(json.dumps(run_load(args.url, sentences, "fr-en", args.clients, args.beam)))
+        return
+    with running_app() as (url, _, _):
         print(json.dumps(run_load(url, sentences, "fr-en", args.clients, args.beam)))
-    finally:
-        if server:
-            server.terminate()
-            server.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -113,7 +113,7 @@ def _segment_views(result: dict, index: int, merged: bool):
         *_coverage_views(segment),
         *_reference_views(segment, merged),
         nbest,
-        _heatmap(segment["source_tokens"], segment["nbest"][0], merged, "hypothesis 1"),
+        heatmap,  # the first hypothesis is the model's translation
         segment["alignment"],
     )
 

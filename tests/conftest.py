@@ -2,13 +2,14 @@
 
 import contextlib
 import os
-import socket
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import pytest  # noqa: E402
+
+from bench.app_start import free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -63,12 +64,6 @@ def translator(trained_checkpoint):
     from nmt.translator import Translator
 
     return Translator.load(trained_checkpoint)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager
