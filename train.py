@@ -1,6 +1,7 @@
 """Trains one language pair from config.ini: `python train.py fr-en [--flag value ...]`."""
 
 import argparse
+import shlex
 import sys
 
 from nmt.config import add_override_flags, overrides_from, read_config
@@ -22,7 +23,7 @@ def main() -> None:
     from nmt.training import train  # imported after parsing, so --help and bad flags answer at once
 
     try:
-        train(config, resume=args.resume)
+        train(config, resume=args.resume, command=shlex.join(["python", *sys.argv]))
     except (ValueError, OSError, CheckpointError) as error:
         sys.exit(f"error: {error}")
 

@@ -288,8 +288,11 @@ def versions() -> dict:
     return found
 
 
-def train(config: Config, resume: bool = False) -> Path:
-    """Trains, scores on the test split, and writes the checkpoint folder ``config.output``."""
+def train(config: Config, resume: bool = False, command: str = "") -> Path:
+    """Trains, scores on the test split, and writes the checkpoint folder ``config.output``.
+
+    `command` is the command line that started the run, recorded in the metrics and the model card.
+    """
     keras.utils.set_random_seed(config.seed)
     output = Path(config.output)
     state_dir = output.with_name(output.name + ".training")
@@ -371,6 +374,7 @@ def train(config: Config, resume: bool = False) -> Path:
             "wall_seconds": round(state["seconds"], 1),
             "target_tokens_per_second": round(tokens_per_s),
             "hardware": hardware(),
+            "command": command,
             "parameters": model.count_params(),
             "history": state["history"],
             "init_from": config.init_from or None,
@@ -421,7 +425,7 @@ def model_card(config: Config, metrics: dict) -> str:
     feeding = "on" if config.input_feeding else "off"
     return f"""# {config.pair} LSTM + Luong attention
 
-Translates {config.source_lang} → {config.target_lang}. Trained by `train.py {config.pair}` from `config.ini`.
+Translates {config.source_lang} → {config.target_lang}. Trained with `{training["command"] or "nmt.training.train"}`.
 
 | | |
 |---|---|

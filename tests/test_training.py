@@ -97,6 +97,9 @@ def test_training_killed_mid_epoch_resumes_from_the_last_complete_epoch(tmp_path
     history = metrics["training"]["history"]
     assert [h["epoch"] for h in history] == list(range(1, len(history) + 1)) and len(history) == 4
     assert history[: saved["epoch"]] == saved["history"], "epochs before the kill are kept, not redone"
+    command = metrics["training"]["command"]
+    assert command.startswith("python ") and command.endswith(f"--config {tmp_path / 'config.ini'} --resume")
+    assert f"`{command}`" in (tmp_path / "fr-en" / "README.md").read_text(), "the card says how to reproduce it"
     assert _sha256(sample) == before, "training never modifies its data"
     assert not list(tmp_path.glob(".*staging*"))
 
