@@ -53,6 +53,9 @@ class Config:
     # Where the checkpoint goes; transfer learning; publishing.
     output: str = ""
     init_from: str = ""
+    # With init_from: also start the encoder LSTMs from the parent's (never the source embeddings,
+    # which belong to another language).
+    transfer_encoder: bool = False
     push_to_hub: str = ""
 
     def __post_init__(self):
@@ -65,6 +68,8 @@ class Config:
         for name in ("layers", "units", "embedding_dim", "epochs", "batch_tokens", "beam_size", "max_pieces"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.transfer_encoder and not self.init_from:
+            raise ValueError("transfer_encoder needs init_from: the parent checkpoint to take the encoder from")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 

@@ -244,7 +244,8 @@ def _restore(state_dir: Path, model, optimizer) -> dict:
 def transfer_from(parent_dir, model, target_tokenizer: Tokenizer, config: Config) -> list[str]:
     """Initialises the target-side layers (embeddings, decoder LSTMs, attention, attentional layer,
     output projection) from a parent checkpoint that translates into the same language with the same
-    target vocabulary. Returns the names of the layers copied."""
+    target vocabulary, and the encoder LSTMs too with ``transfer_encoder``. Returns the names of the
+    layers copied."""
     parent = ckpt.load_checkpoint(parent_dir)
     if parent.config.target_lang != config.target_lang:
         raise ValueError(
@@ -254,6 +255,8 @@ def transfer_from(parent_dir, model, target_tokenizer: Tokenizer, config: Config
     if parent.target_tokenizer.model_proto != target_tokenizer.model_proto:
         raise ValueError(f"{parent_dir}: its target SentencePiece model differs from this model's")
     names = set(TARGET_SIDE_LAYERS) | {layer.name for layer in model.decoder_layers}
+    if config.transfer_encoder:
+        names |= {layer.name for layer in model.encoder_layers}
     parent_path = Path(parent_dir) / ckpt.WEIGHTS
     return ckpt.read_weights(model, parent_path, only=names)
 

@@ -52,6 +52,8 @@ def test_bad_values_are_reported_with_their_key(ini):
         read_config(ini, "fr-en", {"bidirectional": "maybe"})
     with pytest.raises(ValueError, match=r"no section \[de-en\]"):
         read_config(ini, "de-en")
+    with pytest.raises(ValueError, match="transfer_encoder needs init_from"):
+        read_config(ini, "fr-en", {"transfer_encoder": "true"})
     with pytest.raises(ValueError, match="unknown configuration keys: colour"):
         Config.from_dict({"colour": "blue"})
 

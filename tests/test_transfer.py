@@ -15,16 +15,21 @@ def korean_tokenizer():
     return Tokenizer.train([s for s, _ in read_tatoeba(KOR, "ko", 300, ReadReport())[:3000]], 1000)
 
 
-def test_init_from_copies_exactly_the_target_side(trained_checkpoint, korean_tokenizer):
+@pytest.mark.parametrize("transfer_encoder", [False, True])
+def test_init_from_copies_exactly_the_intended_layers(trained_checkpoint, korean_tokenizer, transfer_encoder):
     parent = load_checkpoint(trained_checkpoint)
-    config = dataclasses.replace(parent.config, source_lang="ko")
+    config = dataclasses.replace(
+        parent.config, source_lang="ko", init_from=str(trained_checkpoint), transfer_encoder=transfer_encoder
+    )
     child = build_model(config, korean_tokenizer, parent.target_tokenizer)
     before = {layer.name: [np.array(w) for w in layer.weights] for layer in child.layers if layer.weights}
 
     copied = transfer_from(trained_checkpoint, child, parent.target_tokenizer, config)
 
     expected = set(TARGET_SIDE_LAYERS) | {layer.name for layer in child.decoder_layers}
-    assert set(copied) == expected
+    if transfer_encoder:
+        expected |= {layer.name for layer in child.encoder_layers}
+    assert set(copied) == expected and "source_embedding" not in copied
     parent_layers = {layer.name: layer for layer in parent.model.layers}
     for layer in child.layers:
         if not layer.weights:
