@@ -48,7 +48,7 @@ class Searcher:
     def __init__(self, model: Seq2Seq):
         self.model = model
         self.units = model.config.units
-        self._encode, self._step = model.encode, model.decode_step
+        self._encode, self._step, self._greedy = model.encode, model.decode_step, None
         if keras.backend.backend() == "tensorflow":
             import tensorflow as tf
 
@@ -66,6 +66,50 @@ class Searcher:
                     tf.TensorSpec([None, None], tf.bool),
                 ],
             )
+            self._greedy = tf.function(
+                self._greedy_loop,
+                input_signature=[tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.int32)],
+            )
+
+    def _greedy_loop(self, source_ids, limits):
+        """Greedy search as one TensorFlow graph: the encoder, then a while loop of decoder steps that
+        stops once every sentence has produced eos or reached its limit.
+
+        source_ids (B, S) int32, limits (B,) int32 → per step t < n (n = longest output):
+        chosen ids (B, n), their log-probabilities (B, n), top ids and log-probabilities (B, n, TOP_K)
+        and alignment weights (B, n, S). Rows past a sentence's end repeat eos and are cut by the caller.
+        """
+        import tensorflow as tf
+
+        values, keys, source_mask, states = self.model.encode(source_ids)
+        batch = tf.shape(source_ids)[0]
+        outputs = [tf.TensorArray(dtype, size=0, dynamic_size=True) for dtype in (tf.int32, tf.float32) * 2]
+        outputs.append(tf.TensorArray(tf.float32, size=0, dynamic_size=True))
+
+        def step(t, previous_ids, states, attentional, finished, outputs):
+            log_probs, states, attentional, alignment = self.model.decode_step(
+                previous_ids, states, attentional, keys, values, source_mask
+            )
+            top_log_probs, top_ids = tf.math.top_k(log_probs, TOP_K)
+            chosen = tf.where(finished, EOS_ID, top_ids[:, 0])
+            written = (chosen, top_log_probs[:, 0], top_ids, top_log_probs, alignment)
+            outputs = [array.write(t, value) for array, value in zip(outputs, written)]
+            finished = finished | tf.equal(chosen, EOS_ID) | (t + 1 >= limits)
+            return t + 1, chosen, states, attentional, finished, outputs
+
+        start = (
+            tf.constant(0),
+            tf.fill([batch], BOS_ID),
+            states,
+            tf.zeros([batch, self.units]),
+            tf.zeros([batch], tf.bool),
+            outputs,
+        )
+        *_, outputs = tf.while_loop(
+            lambda t, previous_ids, states, attentional, finished, outputs: ~tf.reduce_all(finished), step, start
+        )
+        # TensorArrays stack time first: (n, B, ...) → (B, n, ...).
+        return [tf.experimental.numpy.moveaxis(array.stack(), 0, 1) for array in outputs]
 
     @staticmethod
     def pad(sequences) -> np.ndarray:
@@ -94,7 +138,9 @@ class Searcher:
             raise ValueError(f"need beam_size ≥ 1 and 1 ≤ n_best ≤ beam_size, got {beam_size} and {n_best}")
         source_ids = self.pad(sources)
         batch, source_len = source_ids.shape
-        limits = np.minimum(max_length, 2 * np.array([len(s) for s in sources]) + 10)
+        limits = np.minimum(max_length, 2 * np.array([len(s) for s in sources]) + 10).astype(np.int32)
+        if beam_size == 1 and self._greedy is not None:
+            return self._greedy_search(sources, source_ids, limits, alpha)
         values, keys, source_mask, states = self._start(source_ids, beam_size)
         rows = batch * beam_size
         previous_ids = np.full(rows, BOS_ID, dtype=np.int32)
@@ -182,6 +228,26 @@ class Searcher:
             beam_log_probs = new_log_probs
 
         return [sorted(hyps, key=lambda h: -h.score)[:n_best] for hyps in finished]
+
+    def _greedy_search(self, sources, source_ids, limits, alpha) -> list[list[Hypothesis]]:
+        """Beam size 1 through the compiled greedy loop: the same hypotheses, without a Python step loop."""
+        ids, log_probs, top_ids, top_log_probs, alignment = (np.asarray(x) for x in self._greedy(source_ids, limits))
+        results = []
+        for b, source in enumerate(sources):
+            ends = np.flatnonzero(ids[b] == EOS_ID)
+            n = int(ends[0]) + 1 if len(ends) else int(limits[b])
+            total = float(log_probs[b, :n].sum())
+            hypothesis = Hypothesis(
+                token_ids=ids[b, :n].astype(np.int64),
+                token_probs=np.exp(log_probs[b, :n]),
+                top_ids=top_ids[b, :n].astype(np.int64),
+                top_probs=np.exp(top_log_probs[b, :n]),
+                attention=alignment[b, :n, : len(source)],
+                log_prob=total,
+                score=total / length_penalty(n, alpha),
+            )
+            results.append([hypothesis])
+        return results
 
     @staticmethod
     def _hypothesis(history, row, token, log_probs, top_ids, top_lp, alignment, total, alpha, source_len) -> Hypothesis:

@@ -11,7 +11,24 @@ def _sources(translator):
     return [translator.source_ids(s) for s in SENTENCES]
 
 
-def test_greedy_equals_beam_search_of_size_one(translator):
+@pytest.mark.parametrize("max_length", [100, 3])
+def test_compiled_greedy_loop_equals_the_step_by_step_search(translator, monkeypatch, max_length):
+    """Beam size 1 runs as one graph; with it switched off, the same search runs step by step."""
+    sources = _sources(translator)
+    compiled = [h[0] for h in translator.searcher.search(sources, beam_size=1, alpha=0.6, max_length=max_length)]
+    monkeypatch.setattr(translator.searcher, "_greedy", None)
+    stepwise = [h[0] for h in translator.searcher.search(sources, beam_size=1, alpha=0.6, max_length=max_length)]
+    for a, b in zip(compiled, stepwise):
+        np.testing.assert_array_equal(a.token_ids, b.token_ids)
+        np.testing.assert_array_equal(a.top_ids, b.top_ids)
+        np.testing.assert_allclose(a.token_probs, b.token_probs, rtol=1e-5)
+        np.testing.assert_allclose(a.top_probs, b.top_probs, rtol=1e-5)
+        np.testing.assert_allclose(a.attention, b.attention, atol=1e-6)
+        assert a.score == pytest.approx(b.score, abs=1e-4) and a.finished == b.finished
+    assert all(len(h.token_ids) <= max_length for h in compiled)
+
+
+def test_greedy_is_the_argmax_at_every_step(translator):
     searcher = translator.searcher
     greedy = [h[0] for h in searcher.search(_sources(translator), beam_size=1)]
     assert all(h.finished for h in greedy)
