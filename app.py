@@ -33,7 +33,9 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     from nmt.interface import build, load_pairs
+    from nmt.translator import use_decoding_threads
 
+    use_decoding_threads()
     pairs, failures, examples = load_pairs(checkpoint_specs(args.checkpoint))
     if not pairs:
         raise SystemExit("error: no checkpoint could be loaded:\n" + "\n".join(failures.values()))

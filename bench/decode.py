@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 
 from nmt.tokenizer import BOS_ID, EOS_ID  # noqa: E402
 from nmt.training import read_split  # noqa: E402
-from nmt.translator import Translator  # noqa: E402
+from nmt.translator import Translator, use_decoding_threads  # noqa: E402
 
 
 def naive_greedy(model, source_ids, max_length):
@@ -58,6 +58,7 @@ def main():
     parser.add_argument("--sentences", type=int, default=200)
     args = parser.parse_args()
 
+    use_decoding_threads()  # as the app and the command line do
     translator = Translator.load(args.checkpoint)
     config = translator.config
     if args.data:

@@ -49,8 +49,9 @@ def main(argv=None) -> int:
         parser.error(f"--beam must be between 1 and 64, got {args.beam}")
 
     from nmt.checkpoint import CheckpointError
-    from nmt.translator import Translator
+    from nmt.translator import Translator, use_decoding_threads
 
+    use_decoding_threads()
     try:
         translator = Translator.load(args.checkpoint)
     except CheckpointError as error:

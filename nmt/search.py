@@ -75,25 +75,25 @@ class Searcher:
         """Greedy search as one TensorFlow graph: the encoder, then a while loop of decoder steps that
         stops once every sentence has produced eos or reached its limit.
 
-        source_ids (B, S) int32, limits (B,) int32 → per step t < n (n = longest output):
-        chosen ids (B, n), their log-probabilities (B, n), top ids and log-probabilities (B, n, TOP_K)
-        and alignment weights (B, n, S). Rows past a sentence's end repeat eos and are cut by the caller.
+        source_ids (B, S) int32, limits (B,) int32 → for every step t < n (n = the longest output):
+        the TOP_K most probable pieces (B, n, TOP_K), their log-probabilities (B, n, TOP_K) and the
+        alignment weights (B, n, S). The chosen piece is the first of the top pieces; each sentence
+        ends at its first eos or its limit, and the caller cuts the steps after that.
         """
         import tensorflow as tf
 
         values, keys, source_mask, states = self.model.encode(source_ids)
         batch = tf.shape(source_ids)[0]
-        outputs = [tf.TensorArray(dtype, size=0, dynamic_size=True) for dtype in (tf.int32, tf.float32) * 2]
-        outputs.append(tf.TensorArray(tf.float32, size=0, dynamic_size=True))
+        # Few loop variables: every one costs graph bookkeeping at each step.
+        outputs = [tf.TensorArray(dtype, size=0, dynamic_size=True) for dtype in (tf.int32, tf.float32, tf.float32)]
 
         def step(t, previous_ids, states, attentional, finished, outputs):
             log_probs, states, attentional, alignment = self.model.decode_step(
                 previous_ids, states, attentional, keys, values, source_mask
             )
             top_log_probs, top_ids = tf.math.top_k(log_probs, TOP_K)
-            chosen = tf.where(finished, EOS_ID, top_ids[:, 0])
-            written = (chosen, top_log_probs[:, 0], top_ids, top_log_probs, alignment)
-            outputs = [array.write(t, value) for array, value in zip(outputs, written)]
+            outputs = [array.write(t, value) for array, value in zip(outputs, (top_ids, top_log_probs, alignment))]
+            chosen = top_ids[:, 0]
             finished = finished | tf.equal(chosen, EOS_ID) | (t + 1 >= limits)
             return t + 1, chosen, states, attentional, finished, outputs
 
@@ -231,10 +231,11 @@ class Searcher:
 
     def _greedy_search(self, sources, source_ids, limits, alpha) -> list[list[Hypothesis]]:
         """Beam size 1 through the compiled greedy loop: the same hypotheses, without a Python step loop."""
-        ids, log_probs, top_ids, top_log_probs, alignment = (np.asarray(x) for x in self._greedy(source_ids, limits))
+        top_ids, top_log_probs, alignment = (np.asarray(x) for x in self._greedy(source_ids, limits))
+        ids, log_probs = top_ids[:, :, 0], top_log_probs[:, :, 0]
         results = []
         for b, source in enumerate(sources):
-            ends = np.flatnonzero(ids[b] == EOS_ID)
+            ends = np.flatnonzero(ids[b, : limits[b]] == EOS_ID)
             n = int(ends[0]) + 1 if len(ends) else int(limits[b])
             total = float(log_probs[b, :n].sum())
             hypothesis = Hypothesis(

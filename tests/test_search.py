@@ -84,3 +84,19 @@ def test_forced_decoding_of_greedy_output_reproduces_its_probabilities_and_atten
     ):
         np.testing.assert_allclose(log_probs, np.log(hypothesis.token_probs), atol=1e-4)
         np.testing.assert_allclose(attention, hypothesis.attention, atol=1e-5)
+
+
+def test_decoding_processes_run_one_thread_per_operation():
+    """What the app and the command line call before they decode anything."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    code = (
+        "import tensorflow as tf; from nmt.translator import use_decoding_threads; use_decoding_threads(); "
+        "import os; print(tf.config.threading.get_intra_op_parallelism_threads(), "
+        "tf.config.threading.get_inter_op_parallelism_threads() == os.cpu_count())"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.stdout.split() == ["1", "True"], done.stderr[-1000:]
