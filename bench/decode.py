@@ -68,7 +68,8 @@ def main():
     ids = [translator.source_ids(s) for s in sources]
     searcher, max_length = translator.searcher, config.max_output_pieces
 
-    translator.translate(sources[:2], beam_size=5)  # warm-up: traces the compiled step once
+    for beam_size in (1, 5):  # warm-up: traces both compiled searches once
+        translator.translate(sources[:2], beam_size=beam_size)
     naive_greedy(translator.checkpoint.model, ids[0], max_length)
     greedy_ms = median_ms(lambda s: searcher.search([s], beam_size=1, max_length=max_length), ids)
     beam5_ms = median_ms(

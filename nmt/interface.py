@@ -367,7 +367,7 @@ def load_pairs(specs) -> tuple[dict[str, Translator], dict[str, str], list]:
             log.error("not serving %s: %s", spec, error)
             continue
         name = translator.config.pair if spec.startswith("hf:") else path.name
-        for beam_size in (1, 2):  # traces the compiled step once, before the first user waits for it
+        for beam_size in (1, 2):  # traces both compiled searches once, before the first user waits
             translator.translate(["warm up"], beam_size=beam_size)
         pairs[name] = translator
         examples += [(e["source"], name, e["reference"]) for e in translator.checkpoint.examples]

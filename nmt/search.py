@@ -1,10 +1,13 @@
 """Greedy and beam search over the model's step function, batched, returning the attention of every step.
 
-The encoder runs once per batch; the decoder step is one compiled graph (``tf.function`` with a fixed
-input signature, so sentences of any length reuse it without retracing) called once per generated piece.
-Every hypothesis carries its piece ids, each piece's probability, the top alternatives at each step and
-its alignment weights (target steps × source positions). Under beam search the histories are reordered
-by the beam's back-pointers, so each returned hypothesis carries exactly the attention that produced it.
+:meth:`Searcher.search` is written once as a step-by-step loop (the decoder step called once per
+generated piece, NumPy bookkeeping in between), which runs on any Keras backend. Under TensorFlow the
+same searches run as one graph each (the encoder and a ``tf.while_loop`` of decoder steps, with fixed
+input signatures, so sentences of any length reuse them without retracing); the tests hold the graphs
+equal to the loop. Every hypothesis carries its piece ids, each piece's probability, the top
+alternatives at each step and its alignment weights (target steps × source positions). Under beam
+search the histories follow the beam's back-pointers, so each returned hypothesis carries exactly the
+attention that produced it.
 """
 
 from __future__ import annotations
@@ -48,28 +51,13 @@ class Searcher:
     def __init__(self, model: Seq2Seq):
         self.model = model
         self.units = model.config.units
-        self._encode, self._step, self._greedy = model.encode, model.decode_step, None
+        self._greedy = self._beam = None  # the searches as graphs, where the backend has them
         if keras.backend.backend() == "tensorflow":
             import tensorflow as tf
 
-            hidden = tf.TensorSpec([None, self.units], tf.float32)
-            memory = tf.TensorSpec([None, None, self.units], tf.float32)
-            self._encode = tf.function(model.encode, input_signature=[tf.TensorSpec([None, None], tf.int32)])
-            self._step = tf.function(
-                model.decode_step,
-                input_signature=[
-                    tf.TensorSpec([None], tf.int32),
-                    [[hidden, hidden] for _ in range(model.config.layers)],
-                    hidden,
-                    memory,
-                    memory,
-                    tf.TensorSpec([None, None], tf.bool),
-                ],
-            )
-            self._greedy = tf.function(
-                self._greedy_loop,
-                input_signature=[tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.int32)],
-            )
+            sentences = [tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.int32)]
+            self._greedy = tf.function(self._greedy_loop, input_signature=sentences)
+            self._beam = tf.function(self._beam_loop, input_signature=[*sentences, tf.TensorSpec([], tf.int32)])
 
     def _greedy_loop(self, source_ids, limits):
         """Greedy search as one TensorFlow graph: the encoder, then a while loop of decoder steps that
@@ -111,6 +99,120 @@ class Searcher:
         # TensorArrays stack time first: (n, B, ...) → (B, n, ...).
         return [tf.experimental.numpy.moveaxis(array.stack(), 0, 1) for array in outputs]
 
+    def _beam_loop(self, source_ids, limits, beam_size):
+        """Beam search as one TensorFlow graph; the same search as the step-by-step loop in :meth:`search`.
+
+        source_ids (B, S) int32, limits (B,) int32, beam_size k. Each step extends every live beam by
+        every piece, keeps the 2k best candidates, lets those among the k best that end (eos or limit)
+        finish, and keeps the k best that go on. A sentence is done once k hypotheses have finished,
+        at its limit, or when nothing goes on. Histories are not reordered in the graph: each step
+        records its back-pointers, and :meth:`_backtrack` follows them for the finished hypotheses.
+
+        Returns, over n steps and the 2k-slot pool of finished hypotheses per sentence:
+        per step ints (n, B, k, TOP_K + 2): top pieces of each beam, then the back-pointer (the beam
+        each new beam came from) and the piece it added; per step floats (n, B, k, TOP_K + 1 + S):
+        top log-probabilities, the added piece's log-probability, alignment weights; the pool's ints
+        (B, 2k, 3): step, beam and piece of each finished hypothesis; its floats (B, 2k, 2): total and
+        last-piece log-probabilities; and how many finished (B,).
+        """
+        import tensorflow as tf
+
+        k = beam_size
+        values, keys, source_mask, states = self.model.encode(source_ids)
+        batch = tf.shape(source_ids)[0]
+
+        def repeat(x):
+            return tf.repeat(x, k, axis=0)
+
+        values, keys, source_mask = repeat(values), repeat(keys), repeat(source_mask)
+        states = [[repeat(h), repeat(c)] for h, c in states]
+        rank = tf.range(2 * k)[None]
+        first_row = (tf.range(batch) * k)[:, None]
+
+        def step(t, previous_ids, states, attentional, beam_log_probs, done, pool_ints, pool_floats, count, steps):
+            log_probs, states, attentional, alignment = self.model.decode_step(
+                previous_ids, states, attentional, keys, values, source_mask
+            )
+            top_log_probs, top_ids = tf.math.top_k(log_probs, TOP_K)
+            vocab = tf.shape(log_probs)[1]
+            candidates = tf.reshape(beam_log_probs[:, :, None] + tf.reshape(log_probs, [batch, k, vocab]), [batch, -1])
+            totals, flat = tf.math.top_k(candidates, 2 * k)  # (B, 2k), best first
+            beams, pieces = flat // vocab, flat % vocab
+            valid = (totals > -float("inf")) & ~done[:, None]
+            ends = tf.equal(pieces, EOS_ID) | (t + 1 >= limits[:, None])
+            # Only an ending among the k best counts; lower ones would not have been kept.
+            finishing = valid & ends & (rank < k)
+            going_on = valid & ~ends
+            kept = going_on & (tf.cumsum(tf.cast(going_on, tf.int32), axis=1) <= k)
+            last_log_probs = totals - tf.gather(beam_log_probs, beams, batch_dims=1)
+
+            # The finished pool: append this step's finishers after the earlier ones.
+            at = tf.where(finishing)
+            slots = tf.gather_nd(count[:, None] + tf.cumsum(tf.cast(finishing, tf.int32), axis=1) - 1, at)
+            target = tf.stack([tf.cast(at[:, 0], tf.int32), slots], 1)
+            found_ints = tf.stack([tf.fill(tf.shape(beams), t), beams, pieces], -1)
+            pool_ints = tf.tensor_scatter_nd_update(pool_ints, target, tf.gather_nd(found_ints, at))
+            pool_floats = tf.tensor_scatter_nd_update(
+                pool_floats, target, tf.gather_nd(tf.stack([totals, last_log_probs], -1), at)
+            )
+            count += tf.reduce_sum(tf.cast(finishing, tf.int32), 1)
+
+            # The new beams: the kept candidates in rank order; empty beams get -inf.
+            order = tf.argsort(tf.where(kept, rank, rank + 2 * k), axis=1)[:, :k]
+            alive = tf.gather(kept, order, batch_dims=1)
+            origin = tf.where(alive, tf.gather(beams, order, batch_dims=1), 0)
+            added = tf.where(alive, tf.gather(pieces, order, batch_dims=1), EOS_ID)
+            beam_log_probs = tf.where(alive, tf.gather(totals, order, batch_dims=1), -float("inf"))
+            added_log_probs = tf.where(alive, tf.gather(last_log_probs, order, batch_dims=1), 0.0)
+            done = done | (count >= k) | (t + 1 >= limits) | ~tf.reduce_any(alive, 1)
+
+            ints = tf.concat([tf.reshape(top_ids, [batch, k, TOP_K]), origin[..., None], added[..., None]], -1)
+            floats = tf.concat(
+                [
+                    tf.reshape(top_log_probs, [batch, k, TOP_K]),
+                    added_log_probs[..., None],
+                    tf.reshape(alignment, [batch, k, -1]),
+                ],
+                -1,
+            )
+            steps = [steps[0].write(t, ints), steps[1].write(t, floats)]
+            rows_from = tf.reshape(first_row + origin, [-1])
+            states = [[tf.gather(h, rows_from), tf.gather(c, rows_from)] for h, c in states]
+            attentional = tf.gather(attentional, rows_from)
+            return (
+                t + 1,
+                tf.reshape(added, [-1]),
+                states,
+                attentional,
+                beam_log_probs,
+                done,
+                pool_ints,
+                pool_floats,
+                count,
+                steps,
+            )
+
+        # Only the first beam of each sentence is alive at the start; the others join after one step.
+        start_log_probs = tf.concat([tf.zeros([batch, 1]), tf.fill([batch, k - 1], -float("inf"))], 1)
+        start = (
+            tf.constant(0),
+            tf.fill([batch * k], BOS_ID),
+            states,
+            tf.zeros([batch * k, self.units]),
+            start_log_probs,
+            tf.zeros([batch], tf.bool),
+            tf.zeros([batch, 2 * k, 3], tf.int32),
+            tf.zeros([batch, 2 * k, 2]),
+            tf.zeros([batch], tf.int32),
+            [tf.TensorArray(dtype, size=0, dynamic_size=True) for dtype in (tf.int32, tf.float32)],
+        )
+        *_, pool_ints, pool_floats, count, steps = tf.while_loop(
+            lambda t, previous_ids, states, attentional, beam_log_probs, done, *pool_and_steps: ~tf.reduce_all(done),
+            step,
+            start,
+        )
+        return steps[0].stack(), steps[1].stack(), pool_ints, pool_floats, count
+
     @staticmethod
     def pad(sequences) -> np.ndarray:
         """Lists of ids → (B, S) int32, 0-padded on the right."""
@@ -121,7 +223,7 @@ class Searcher:
 
     def _start(self, source_ids: np.ndarray, copies: int):
         """Encodes once, then repeats every sentence's memory `copies` times (one per beam)."""
-        values, keys, source_mask, states = self._encode(source_ids)
+        values, keys, source_mask, states = self.model.encode(source_ids)
 
         def repeat(x):
             return np.repeat(np.asarray(x), copies, axis=0)
@@ -141,6 +243,8 @@ class Searcher:
         limits = np.minimum(max_length, 2 * np.array([len(s) for s in sources]) + 10).astype(np.int32)
         if beam_size == 1 and self._greedy is not None:
             return self._greedy_search(sources, source_ids, limits, alpha)
+        if self._beam is not None:
+            return self._beam_search(sources, source_ids, limits, beam_size, n_best, alpha)
         values, keys, source_mask, states = self._start(source_ids, beam_size)
         rows = batch * beam_size
         previous_ids = np.full(rows, BOS_ID, dtype=np.int32)
@@ -159,7 +263,7 @@ class Searcher:
         done = np.zeros(batch, dtype=bool)
 
         for t in range(int(limits.max())):
-            log_probs, states, attentional, alignment = self._step(
+            log_probs, states, attentional, alignment = self.model.decode_step(
                 previous_ids, states, attentional, keys, values, source_mask
             )
             log_probs, alignment = np.asarray(log_probs, np.float64), np.asarray(alignment)
@@ -249,6 +353,47 @@ class Searcher:
             )
             results.append([hypothesis])
         return results
+
+    def _beam_search(self, sources, source_ids, limits, beam_size, n_best, alpha) -> list[list[Hypothesis]]:
+        """Beam search through the compiled loop: the graph finds the hypotheses, NumPy reads them out."""
+        step_ints, step_floats, pool_ints, pool_floats, count = (
+            np.asarray(x) for x in self._beam(source_ids, limits, np.int32(beam_size))
+        )
+        results = []
+        for b, source in enumerate(sources):
+            finished = [
+                self._backtrack(
+                    step_ints[:, b], step_floats[:, b], pool_ints[b, f], pool_floats[b, f], len(source), alpha
+                )
+                for f in range(count[b])
+            ]
+            results.append(sorted(finished, key=lambda h: -h.score)[:n_best])
+        return results
+
+    @staticmethod
+    def _backtrack(ints, floats, found_ints, found_floats, source_len: int, alpha: float) -> Hypothesis:
+        """Follows the back-pointers of one sentence's steps (ints (n, k, TOP_K + 2), floats
+        (n, k, TOP_K + 1 + S), as :meth:`_beam_loop` returns them) from a finished hypothesis
+        (step, beam, piece) with (total, last-piece) log-probabilities back to the first step."""
+        end, beam, piece = (int(x) for x in found_ints)
+        rows, pieces, log_probs = [beam], [piece], [found_floats[1]]
+        for t in range(end - 1, -1, -1):
+            # The beam read at step t + 1 was made at step t from the beam at ints[t, row, TOP_K].
+            row = rows[-1]
+            pieces.append(ints[t, row, TOP_K + 1])
+            log_probs.append(floats[t, row, TOP_K])
+            rows.append(ints[t, row, TOP_K])
+        steps, rows = np.arange(end + 1), np.array(rows[::-1])
+        total = float(found_floats[0])
+        return Hypothesis(
+            token_ids=np.array(pieces[::-1], dtype=np.int64),
+            token_probs=np.exp(np.array(log_probs[::-1], dtype=np.float32)),
+            top_ids=ints[steps, rows, :TOP_K].astype(np.int64),
+            top_probs=np.exp(floats[steps, rows, :TOP_K]),
+            attention=floats[steps, rows, TOP_K + 1 : TOP_K + 1 + source_len],
+            log_prob=total,
+            score=total / length_penalty(end + 1, alpha),
+        )
 
     @staticmethod
     def _hypothesis(history, row, token, log_probs, top_ids, top_lp, alignment, total, alpha, source_len) -> Hypothesis:
