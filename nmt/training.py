@@ -157,16 +157,14 @@ class Progress(keras.callbacks.Callback):
     """Keeps the best weights by validation loss, halves the learning rate when it stalls, stops after
     `patience` epochs without improvement or past the time budget, and saves all of it every epoch."""
 
-    def __init__(self, state_dir: Path, config: Config, tokenizers, start: dict | None):
+    def __init__(self, state_dir: Path, config: Config, tokenizers, start: dict | None, best_weights=None):
         super().__init__()
         self.state_dir, self.config, self.tokenizers = state_dir, config, tokenizers
         self.state = start or {"epoch": 0, "best_loss": None, "best_epoch": 0, "wait": 0, "seconds": 0.0, "history": []}
-        self.best_weights = None
+        self.best_weights = best_weights
 
     def on_train_begin(self, logs=None):
         self.started = time.time() - self.state["seconds"]
-        if self.state["best_loss"] is not None:
-            self.best_weights = _read_best(self.state_dir, self.model)
 
     def on_epoch_end(self, epoch, logs=None):
         loss = float(logs["val_loss"])
@@ -189,13 +187,19 @@ class Progress(keras.callbacks.Callback):
             learning_rate = self.model.optimizer.learning_rate
             learning_rate.assign(learning_rate * 0.5)
             log(f"validation loss did not improve; learning rate halved to {float(learning_rate.numpy()):.2e}")
-        if state["wait"] >= self.config.patience:
-            log(f"stopping: no improvement for {state['wait']} epochs")
-            self.model.stop_training = True
-        if self.config.max_minutes and state["seconds"] > 60 * self.config.max_minutes:
-            log(f"stopping: time budget of {self.config.max_minutes} minutes reached")
+        reason = self.stop_reason()
+        if reason:
+            log(f"stopping: {reason}")
             self.model.stop_training = True
         self._save()
+
+    def stop_reason(self) -> str:
+        """Why training should not go on ("" if it should): patience or the time budget used up."""
+        if self.state["wait"] >= self.config.patience:
+            return f"no improvement for {self.state['wait']} epochs"
+        if self.config.max_minutes and self.state["seconds"] > 60 * self.config.max_minutes:
+            return f"time budget of {self.config.max_minutes} minutes reached"
+        return ""
 
     def _save(self):
         staging = Path(tempfile.mkdtemp(prefix=f".{self.state_dir.name}.staging-", dir=self.state_dir.parent))
@@ -329,18 +333,21 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
     model = ckpt.build_model(config, *tokenizers)
     optimizer = keras.optimizers.Adam(config.learning_rate, clipnorm=5.0)
     transferred = []
-    start = None
+    start = best_weights = None
     if resume and state_dir.is_dir():
         start = _restore(state_dir, model, optimizer)
+        best_weights = _read_best(state_dir, model)
     elif config.init_from:
         transferred = transfer_from(config.init_from, model, tokenizers[1], config)
         log(f"initialised from {config.init_from}: {', '.join(transferred)}")
-    progress = Progress(state_dir, config, tokenizers, start)
+    progress = Progress(state_dir, config, tokenizers, start, best_weights)
+    progress.state.setdefault("transferred_layers", transferred)
     model.compile(optimizer=optimizer, loss=masked_loss(config.label_smoothing))
     log(f"{model.count_params():,} parameters; training on {hardware()}")
 
     first_epoch = progress.state["epoch"]
-    if not model.stop_training and first_epoch < config.epochs:
+    # A resumed run that had already stopped (it was interrupted while scoring) only finishes.
+    if first_epoch < config.epochs and not progress.stop_reason():
         model.fit(
             train_batches,
             validation_data=valid_batches,
@@ -381,7 +388,7 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
             "parameters": model.count_params(),
             "history": state["history"],
             "init_from": config.init_from or None,
-            "transferred_layers": transferred,
+            "transferred_layers": state["transferred_layers"],
         },
         "versions": versions(),
     }

@@ -147,3 +147,25 @@ def test_bad_configuration_is_a_clear_error_not_a_traceback(tmp_path):
         cwd=ROOT,
     )
     assert done.returncode == 1 and "none.txt: no such corpus file" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_run_that_stopped_but_failed_while_scoring_resumes_without_training_more(tmp_path, monkeypatch):
+    import pytest
+
+    from nmt import training
+
+    write_sample(tmp_path / "fra-sample.txt", lines=1000)
+    config = tiny_config(tmp_path, epochs=5, max_minutes=1e-6)  # the budget stops it after one epoch
+
+    def broken_scoring(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(training, "score_test_split", broken_scoring)
+    with pytest.raises(OSError, match="disk full"):
+        training.train(config)
+    monkeypatch.undo()
+    assert json.loads((tmp_path / "fr-en.training" / "state.json").read_text())["epoch"] == 1
+
+    training.train(config, resume=True)
+    history = json.loads((tmp_path / "fr-en" / "metrics.json").read_text())["training"]["history"]
+    assert [h["epoch"] for h in history] == [1], "the stopped run is scored, not trained further"
