@@ -1,10 +1,13 @@
 """The transfer experiment's record: compares a ko→en model trained from scratch with one initialised
-from the fr→en parent (same split, seed and time budget) and writes the comparison into the shipped
-checkpoint's metrics.json as "transfer". Both folders come from train.py:
+from the fr→en parent (same split, seed and epoch budget) and writes the comparison into the shipped
+checkpoint's metrics.json as "transfer", with any other runs of the experiment under "variants".
+Every folder comes from train.py:
 
-    python train.py ko-en --output runs/ko-en-scratch --max-minutes 12
-    python train.py ko-en --output runs/ko-en-transfer --init-from checkpoints/fr-en --max-minutes 12
-    python bench/transfer.py --scratch runs/ko-en-scratch --transfer runs/ko-en-transfer --into checkpoints/ko-en
+    python train.py ko-en --epochs 25 --init-from "" --output runs/ko-en-scratch
+    python train.py ko-en --epochs 25 --output runs/ko-en-decoder-side
+    python train.py ko-en --epochs 25 --transfer-encoder --output checkpoints/ko-en
+    python bench/transfer.py --scratch runs/ko-en-scratch --transfer checkpoints/ko-en \
+        --variant "target side only=runs/ko-en-decoder-side" --into checkpoints/ko-en
 """
 
 import argparse
@@ -26,6 +29,7 @@ def summary(directory: Path) -> dict:
         "minutes": round(training["wall_seconds"] / 60, 1),
         "sentences": test["sentences"],
         "init_from": training["init_from"],
+        "transferred_layers": training["transferred_layers"],
     }
 
 
@@ -33,12 +37,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scratch", type=Path, required=True)
     parser.add_argument("--transfer", type=Path, required=True)
+    parser.add_argument("--variant", action="append", default=[], metavar="LABEL=DIR", help="another run to record")
     parser.add_argument("--into", type=Path, required=True, help="checkpoint whose metrics.json records it")
     args = parser.parse_args()
 
     scratch, transfer = summary(args.scratch), summary(args.transfer)
-    if scratch["sentences"] != transfer["sentences"]:
-        raise SystemExit("the two runs were scored on different test splits")
+    variants = {label: summary(Path(folder)) for label, folder in (v.split("=", 1) for v in args.variant)}
+    if len({run["sentences"] for run in (scratch, transfer, *variants.values())}) != 1:
+        raise SystemExit("the runs were scored on different test splits")
     record = {
         "parent": Path(transfer["init_from"]).name,
         "bleu_scratch": scratch["beam_bleu"],
@@ -53,6 +59,7 @@ def main():
         "minutes_scratch": scratch["minutes"],
         "minutes_transfer": transfer["minutes"],
         "test_sentences": scratch["sentences"],
+        "variants": variants,
     }
     path = args.into / "metrics.json"
     metrics = json.loads(path.read_text(encoding="utf-8"))
