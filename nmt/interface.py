@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import re
 import tempfile
 from pathlib import Path
 
@@ -61,6 +62,14 @@ def _heatmap(source_tokens, view: dict, merged: bool, title: str):
     return attention_heatmap(source, target, attention, title=title)
 
 
+def code_span(text: str) -> str:
+    """Markdown that shows `text` literally, as code: the renderer escapes a code span's HTML itself
+    (escaping it here too would show `&lt;/s&gt;`); a fence longer than any run of backticks inside
+    keeps the span closed."""
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}" if "`" in text else f"`{text}`"
+
+
 def _coverage_views(segment: dict):
     cov = segment["coverage"]
     bars = source_bars(
@@ -73,10 +82,10 @@ def _coverage_views(segment: dict):
     )
     notes = []
     if cov["unattended"]:
-        pieces = ", ".join(f"`{html.escape(segment['source_tokens'][i])}`" for i in cov["unattended"])
+        pieces = ", ".join(code_span(segment["source_tokens"][i]) for i in cov["unattended"])
         notes.append(f"Hardly attended (total < {UNATTENDED}, possibly untranslated): {pieces}")
     if cov["over_attended"]:
-        pieces = ", ".join(f"`{html.escape(segment['source_tokens'][i])}`" for i in cov["over_attended"])
+        pieces = ", ".join(code_span(segment["source_tokens"][i]) for i in cov["over_attended"])
         notes.append(f"Over-attended (total > {OVER_ATTENDED}, possibly translated twice): {pieces}")
     return bars, "  \n".join(notes) or "Every source piece received attention within the usual range."
 
@@ -135,7 +144,7 @@ def _step_views(result: dict, index: int, step: int, merged: bool):
         source, _, merged_row = merge_pieces(source, [piece], weights[None])
         weights = merged_row[0]
     summary = (
-        f"**Step {t + 1}** generated `{html.escape(piece)}` with probability **{prob:.3f}**; "
+        f"**Step {t + 1}** generated {code_span(piece)} with probability **{prob:.3f}**; "
         f"attention entropy {segment['entropy'][t]:.2f} nats."
     )
     alternatives = {a["token"]: a["prob"] for a in segment["alternatives"][t]}

@@ -136,3 +136,10 @@ def test_beyond_the_queue_bound_clients_are_told_it_is_busy(trained_checkpoint):
         assert Client(url, verbose=False).predict("Merci.", "fr-en", "", 1, api_name="/analyze")["translation"]
     finally:
         demo.close()
+
+
+@pytest.mark.parametrize("text, markdown", [("</s>", "`</s>`"), ("▁a`b", "`` ▁a`b ``"), ("``", "``` `` ```")])
+def test_pieces_are_quoted_as_markdown_code_that_stays_closed(text, markdown):
+    from nmt.interface import code_span
+
+    assert code_span(text) == markdown

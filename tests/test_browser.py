@@ -64,6 +64,7 @@ def test_french_sentence_shows_translation_heatmap_and_bleu(page):
     assert "see you" in translation
     assert page.locator("#heatmap img").evaluate("img => img.naturalWidth") > 100
     assert "chrF" in page.locator("#scores").inner_text()
+    assert "&lt;" not in page.locator("body").inner_text(), "pieces such as </s> are shown as they are"
     if SCREENSHOT:
         page.screenshot(path=SCREENSHOT, full_page=False)
     # The reference, under forced decoding, beside the model's own translation.
