@@ -1,12 +1,12 @@
 """Ablation of the attention choices on fr→en: score function, input feeding, decoder start, decoding.
 
 Every variant trains the same model (the [fr-en] configuration at 256 units) on the same [fr-en]
-training split for the same number of epochs (default 4, one CPU thread each), then is scored on the
+training split for the same number of epochs (default 8, one CPU thread each), then is scored on the
 same test split, greedy and with beam 5. Also reported: how much attention sits on a single summary position (the share
 of steps whose most-attended source piece is the first or the last, and the mean largest weight).
 Prints one JSON line per variant, then a Markdown table.
 
-    python bench/ablation.py [--epochs 4] [--threads 1] [--variant dot --variant concat ...]
+    python bench/ablation.py [--epochs 8] [--threads 1] [--variant dot --variant concat ...]
 
 Variants can run as separate processes side by side (one per core) with --variant.
 """
@@ -44,7 +44,7 @@ def attention_focus(translations) -> dict:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--variant", action="append", choices=VARIANTS, help="run only these (default: all)")
     args = parser.parse_args()
