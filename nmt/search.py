@@ -72,7 +72,6 @@ class Searcher:
 
         values, keys, source_mask, states = self.model.encode(source_ids)
         batch = tf.shape(source_ids)[0]
-        # Few loop variables: every one costs graph bookkeeping at each step.
         outputs = [tf.TensorArray(dtype, size=0, dynamic_size=True) for dtype in (tf.int32, tf.float32, tf.float32)]
 
         def step(t, previous_ids, states, attentional, finished, outputs):
