@@ -340,15 +340,14 @@ class Searcher:
         for b, source in enumerate(sources):
             ends = np.flatnonzero(ids[b, : limits[b]] == EOS_ID)
             n = int(ends[0]) + 1 if len(ends) else int(limits[b])
-            total = float(log_probs[b, :n].sum())
-            hypothesis = Hypothesis(
-                token_ids=ids[b, :n].astype(np.int64),
-                token_probs=np.exp(log_probs[b, :n]),
-                top_ids=top_ids[b, :n].astype(np.int64),
-                top_probs=np.exp(top_log_probs[b, :n]),
-                attention=alignment[b, :n, : len(source)],
-                log_prob=total,
-                score=total / length_penalty(n, alpha),
+            hypothesis = self._read_out(
+                ids[b, :n],
+                log_probs[b, :n],
+                top_ids[b, :n],
+                top_log_probs[b, :n],
+                alignment[b, :n, : len(source)],
+                float(log_probs[b, :n].sum()),
+                alpha,
             )
             results.append([hypothesis])
         return results
@@ -383,15 +382,29 @@ class Searcher:
             log_probs.append(floats[t, row, TOP_K])
             rows.append(ints[t, row, TOP_K])
         steps, rows = np.arange(end + 1), np.array(rows[::-1])
-        total = float(found_floats[0])
+        return Searcher._read_out(
+            pieces[::-1],
+            log_probs[::-1],
+            ints[steps, rows, :TOP_K],
+            floats[steps, rows, :TOP_K],
+            floats[steps, rows, TOP_K + 1 : TOP_K + 1 + source_len],
+            float(found_floats[0]),
+            alpha,
+        )
+
+    @staticmethod
+    def _read_out(pieces, log_probs, top_ids, top_log_probs, attention, total: float, alpha: float) -> Hypothesis:
+        """A hypothesis from the per-step arrays a compiled search returns: n chosen pieces and their
+        log-probabilities, the top pieces and log-probabilities (n, TOP_K), attention (n, S), and the
+        total log-probability that ranked it."""
         return Hypothesis(
-            token_ids=np.array(pieces[::-1], dtype=np.int64),
-            token_probs=np.exp(np.array(log_probs[::-1], dtype=np.float32)),
-            top_ids=ints[steps, rows, :TOP_K].astype(np.int64),
-            top_probs=np.exp(floats[steps, rows, :TOP_K]),
-            attention=floats[steps, rows, TOP_K + 1 : TOP_K + 1 + source_len],
+            token_ids=np.asarray(pieces, dtype=np.int64),
+            token_probs=np.exp(np.asarray(log_probs, dtype=np.float32)),
+            top_ids=np.asarray(top_ids, dtype=np.int64),
+            top_probs=np.exp(top_log_probs),
+            attention=attention,
             log_prob=total,
-            score=total / length_penalty(end + 1, alpha),
+            score=total / length_penalty(len(pieces), alpha),
         )
 
     @staticmethod
