@@ -4,10 +4,10 @@ checkpoint's metrics.json as "transfer", with any other runs of the experiment u
 Every folder comes from train.py:
 
     python train.py ko-en --epochs 25 --init-from "" --output runs/ko-en-scratch
-    python train.py ko-en --epochs 25 --output runs/ko-en-decoder-side
-    python train.py ko-en --epochs 25 --transfer-encoder --output checkpoints/ko-en
+    python train.py ko-en --epochs 25 --output checkpoints/ko-en
+    python train.py ko-en --epochs 25 --transfer-encoder --output runs/ko-en-transfer-encoder
     python bench/transfer.py --scratch runs/ko-en-scratch --transfer checkpoints/ko-en \
-        --variant "target side only=runs/ko-en-decoder-side" --into checkpoints/ko-en
+        --variant "target side and encoder LSTMs=runs/ko-en-transfer-encoder" --into checkpoints/ko-en
 """
 
 import argparse
