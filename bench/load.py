@@ -8,6 +8,7 @@ as its last line: requests, clients, errors, p50/p95/max latency in ms and reque
 
 import argparse
 import json
+import queue
 import statistics
 import sys
 import time
@@ -22,18 +23,25 @@ def run_load(url: str, sentences, pair: str, clients: int, beam_size: int, timeo
     """Sends every sentence once through /analyze from `clients` threads; returns latency figures."""
     from gradio_client import Client
 
-    connections = [Client(url, verbose=False) for _ in range(clients)]
+    # Each client, like a user at a browser, has one request in flight at a time: a worker takes an idle
+    # client and gives it back when answered (one Client shared by two threads can lose an answer).
+    idle_clients = queue.Queue()
+    for _ in range(clients):
+        idle_clients.put(Client(url, verbose=False))
     deadline = time.perf_counter() + timeout_s
 
     def one(index):
         if time.perf_counter() > deadline:
             return None, "skipped: past the time limit"
+        client = idle_clients.get()
         started = time.perf_counter()
         try:
-            connections[index % clients].predict(sentences[index], pair, "", beam_size, api_name="/analyze")
+            client.predict(sentences[index], pair, "", beam_size, api_name="/analyze")
             return time.perf_counter() - started, None
         except Exception as error:  # every failure is counted and reported, none is hidden
             return time.perf_counter() - started, f"{type(error).__name__}: {error}"
+        finally:
+            idle_clients.put(client)
 
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
