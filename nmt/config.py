@@ -17,10 +17,12 @@ from nmt.attention import SCORES
 
 @dataclasses.dataclass
 class Config:
-    # Data. `data` is a comma-separated list of corpora (see nmt.data.read_corpus for the forms).
+    # Data. `data` is a comma-separated list of corpora (see nmt.data.read_corpus for the forms), split
+    # into training, validation and test; `train_data` corpora only ever add to the training split.
     source_lang: str = "fr"
     target_lang: str = "en"
     data: str = ""
+    train_data: str = ""
     max_chars: int = 300
     valid_size: int = 1000
     test_size: int = 2000

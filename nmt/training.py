@@ -23,7 +23,7 @@ import numpy as np
 
 from nmt import checkpoint as ckpt
 from nmt.config import Config
-from nmt.data import ReadReport, Split, read_corpus, split_by_english
+from nmt.data import ReadReport, Split, english_group, read_corpus, split_by_english
 from nmt.metrics import corpus_scores
 from nmt.model import masked_loss
 from nmt.tokenizer import BOS_ID, EOS_ID, Tokenizer
@@ -41,14 +41,22 @@ def log(message: str) -> None:
 # Data
 
 
-def read_split(config: Config) -> tuple[Split, dict]:
-    """Reads every corpus in ``config.data`` and splits by English sentence; returns the split and a report."""
-    pairs, reports = [], {}
-    for spec in filter(None, (s.strip() for s in config.data.split(","))):
+def _read_corpora(specs: str, config: Config, reports: dict) -> list:
+    pairs = []
+    for spec in filter(None, (s.strip() for s in specs.split(","))):
         report = ReadReport()
         pairs.extend(read_corpus(spec, config.source_lang, config.target_lang, config.max_chars, report))
         log(f"{spec}: {report}")
         reports[spec] = {"kept": report.kept, "skipped": dict(report.skipped)}
+    return pairs
+
+
+def read_split(config: Config) -> tuple[Split, dict]:
+    """Reads every corpus in ``config.data`` and splits by English sentence, then adds the
+    ``config.train_data`` corpora to the training split (less any pair whose English sentence is held
+    out); returns the split and a report per corpus."""
+    reports: dict = {}
+    pairs = _read_corpora(config.data, config, reports)
     if not pairs:
         raise ValueError("no training data: set `data` in config.ini or pass --data FILE")
     english_side = 0 if config.source_lang == "en" else 1
@@ -57,6 +65,12 @@ def read_split(config: Config) -> tuple[Split, dict]:
         f"split by English sentence (seed {config.seed}): "
         f"{len(split.train)} train, {len(split.valid)} valid, {len(split.test)} test"
     )
+    if config.train_data:
+        held_out = {english_group(pair, english_side) for pair in split.valid + split.test}
+        extra = _read_corpora(config.train_data, config, reports)
+        kept = [pair for pair in extra if english_group(pair, english_side) not in held_out]
+        split.train.extend(kept)
+        log(f"training only: {len(kept)} pairs added ({len(extra) - len(kept)} share an English sentence held out)")
     return split, reports
 
 

@@ -169,3 +169,28 @@ def test_a_run_that_stopped_but_failed_while_scoring_resumes_without_training_mo
     training.train(config, resume=True)
     history = json.loads((tmp_path / "fr-en" / "metrics.json").read_text())["training"]["history"]
     assert [h["epoch"] for h in history] == [1], "the stopped run is scored, not trained further"
+
+
+def test_training_only_corpora_join_training_and_never_bring_a_held_out_english_sentence(tmp_path):
+    """`train_data` leaves validation and test as they were and drops any pair whose English is held out."""
+    import dataclasses
+    from pathlib import Path
+
+    from conftest import KOR, NEWS
+    from nmt.config import Config
+    from nmt.training import read_split
+
+    plain_config = Config(source_lang="ko", target_lang="en", data=str(KOR), valid_size=400, test_size=500)
+    plain, _ = read_split(plain_config)
+    korean, english = (Path(f"{NEWS}.{lang}").read_text(encoding="utf-8").splitlines()[:5] for lang in ("ko", "en"))
+    news = [(ko.strip(), en.strip()) for ko, en in zip(korean, english)]
+    held_out_english = plain.test[7][1]
+    extra = tmp_path / "extra"
+    extra.with_suffix(".ko").write_text("\n".join([ko for ko, _ in news] + ["다른 번역."]) + "\n", encoding="utf-8")
+    extra.with_suffix(".en").write_text("\n".join([en for _, en in news] + [held_out_english]) + "\n", encoding="utf-8")
+
+    split, reports = read_split(dataclasses.replace(plain_config, train_data=str(extra)))
+
+    assert split.valid == plain.valid and split.test == plain.test
+    assert split.train == plain.train + news
+    assert reports[str(extra)]["kept"] == 6  # read, then the held-out sentence's pair left out
