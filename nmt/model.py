@@ -14,7 +14,6 @@ from keras import layers, ops
 
 from nmt.attention import LuongAttention
 from nmt.config import Config
-from nmt.encoder import EncoderLSTM
 from nmt.tokenizer import PAD_ID
 
 
@@ -25,11 +24,19 @@ class Seq2Seq(keras.Model):
         units, n_layers = config.units, config.layers
         self.source_embedding = layers.Embedding(source_vocab_size, config.embedding_dim, name="source_embedding")
         self.target_embedding = layers.Embedding(target_vocab_size, config.embedding_dim, name="target_embedding")
-        # Bidirectional: each direction gets half the units, so the concatenated states fit the decoder.
-        self.encoder_layers = [
-            EncoderLSTM(units // 2 if config.bidirectional else units, config.bidirectional, name=f"encoder_lstm_{i}")
-            for i in range(n_layers)
-        ]
+        if config.bidirectional:
+            # Each direction gets half the units, so the concatenated states fit the decoder unchanged.
+            self.encoder_layers = [
+                layers.Bidirectional(
+                    layers.LSTM(units // 2, return_sequences=True, return_state=True), name=f"encoder_lstm_{i}"
+                )
+                for i in range(n_layers)
+            ]
+        else:
+            self.encoder_layers = [
+                layers.LSTM(units, return_sequences=True, return_state=True, name=f"encoder_lstm_{i}")
+                for i in range(n_layers)
+            ]
         self.decoder_layers = [
             layers.LSTM(units, return_sequences=True, return_state=True, name=f"decoder_lstm_{i}")
             for i in range(n_layers)
@@ -56,8 +63,12 @@ class Seq2Seq(keras.Model):
         x = self.dropout(self.source_embedding(source_ids), training=training)
         states = []
         for i, layer in enumerate(self.encoder_layers):
-            x, h, c = layer(x, source_mask)
-            states.append([h, c])
+            if self.config.bidirectional:
+                x, h_fw, c_fw, h_bw, c_bw = layer(x, mask=source_mask, training=training)
+                states.append([ops.concatenate([h_fw, h_bw], -1), ops.concatenate([c_fw, c_bw], -1)])
+            else:
+                x, h, c = layer(x, mask=source_mask, training=training)
+                states.append([h, c])
             if i < len(self.encoder_layers) - 1:
                 x = self.dropout(x, training=training)
         if not self.config.init_decoder_from_encoder:

@@ -66,7 +66,7 @@ def test_reversal_task_learns_an_anti_diagonal_attention():
         examples.append((seq + [EOS_ID], seq[::-1]))
     model = _model(score="dot", bidirectional=False, input_feeding=False, layers=1, units=64)
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss=masked_loss(0.0))
-    model.fit(Batches(examples, 2048, seed=0, shuffle=True), epochs=12, verbose=0)
+    model.fit(Batches(examples, 2048, seed=0, shuffle=True), epochs=8, verbose=0)
 
     seq = [7, 21, 33, 12, 25, 9]
     source = np.array([seq + [EOS_ID]], np.int32)
