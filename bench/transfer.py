@@ -1,19 +1,31 @@
 """The transfer experiment's record: compares a ko→en model trained from scratch with one initialised
-from the fr→en parent (same split, seed and epoch budget) and writes the comparison into the shipped
-checkpoint's metrics.json as "transfer", with any other runs of the experiment under "variants".
-Every folder comes from train.py:
+from the fr→en parent (same split, seed, settings and epoch budget) and writes the comparison into the
+shipped checkpoint's metrics.json as "transfer", with any other runs of the experiment under "variants".
+It also scores every run on the validation split, which chose the shipped settings, and on the test
+pairs whose English sentence the parent never trained on (Tatoeba translates many English sentences
+into both French and Korean, so some of the child's test references were the parent's training
+targets). Every folder comes from train.py with config.ini's [ko-en] (batch_tokens, train_data):
 
-    python train.py ko-en --epochs 25 --init-from "" --output runs/ko-en-scratch
-    python train.py ko-en --epochs 25 --output checkpoints/ko-en
-    python train.py ko-en --epochs 25 --transfer-encoder --output runs/ko-en-transfer-encoder
+    python train.py ko-en --epochs 40 --init-from "" --output runs/ko-en-scratch
+    python train.py ko-en --epochs 40 --output checkpoints/ko-en
+    python train.py ko-en --epochs 40 --batch-tokens 4096 --output runs/ko-en-b4096 ...
     python bench/transfer.py --scratch runs/ko-en-scratch --transfer checkpoints/ko-en \
-        --variant "target side and encoder LSTMs=runs/ko-en-transfer-encoder" --into checkpoints/ko-en
+        --variant "batch 4096 tokens=runs/ko-en-b4096" ... --into checkpoints/ko-en
 """
 
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from nmt.checkpoint import load_checkpoint  # noqa: E402
+from nmt.data import english_group  # noqa: E402
+from nmt.metrics import corpus_scores  # noqa: E402
+from nmt.training import read_split  # noqa: E402
+from nmt.translator import Translator  # noqa: E402
 
 
 def summary(directory: Path) -> dict:
@@ -33,6 +45,25 @@ def summary(directory: Path) -> dict:
     }
 
 
+def held_out_scores(parent: Path, runs: dict) -> dict:
+    """Per run, BLEU with its beam on the validation split (which chose the shipped settings) and on the
+    test pairs whose English sentence, grouped as the split groups it, is not in the parent's training
+    split."""
+    parent_split, _ = read_split(load_checkpoint(parent).config)
+    # Pairs are (source, target); parent and child share the target language.
+    seen = {english_group(pair, 1) for pair in parent_split.train}
+    valid, unseen_test = {}, {}
+    for label, directory in runs.items():
+        checkpoint = load_checkpoint(directory)
+        split, _ = read_split(checkpoint.config)
+        translator = Translator(checkpoint)
+        unseen = [pair for pair in split.test if english_group(pair, 1) not in seen]
+        for scores, pairs in ((valid, split.valid), (unseen_test, unseen)):
+            hypotheses = translator.translate_texts([s for s, _ in pairs], checkpoint.config.beam_size)
+            scores[label] = round(corpus_scores(hypotheses, [t for _, t in pairs]).bleu, 2)
+    return {"valid_bleu": valid, "unseen_by_parent": {"test_sentences": len(unseen), "bleu": unseen_test}}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scratch", type=Path, required=True)
@@ -42,7 +73,8 @@ def main():
     args = parser.parse_args()
 
     scratch, transfer = summary(args.scratch), summary(args.transfer)
-    variants = {label: summary(Path(folder)) for label, folder in (v.split("=", 1) for v in args.variant)}
+    variant_dirs = {label: Path(folder) for label, folder in (v.split("=", 1) for v in args.variant)}
+    variants = {label: summary(folder) for label, folder in variant_dirs.items()}
     if len({run["sentences"] for run in (scratch, transfer, *variants.values())}) != 1:
         raise SystemExit("the runs were scored on different test splits")
     record = {
@@ -60,6 +92,9 @@ def main():
         "minutes_transfer": transfer["minutes"],
         "test_sentences": scratch["sentences"],
         "variants": variants,
+        **held_out_scores(
+            Path(transfer["init_from"]), {"scratch": args.scratch, "transfer": args.transfer} | variant_dirs
+        ),
     }
     path = args.into / "metrics.json"
     metrics = json.loads(path.read_text(encoding="utf-8"))
