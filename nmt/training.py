@@ -469,8 +469,8 @@ decoder, {config.units} units, `{config.score}` attention score, input feeding {
 dropout {config.dropout}, label smoothing {config.label_smoothing}. Weights are stored in float16.
 
 Scores: sacrebleu `{test["bleu_signature"]}` / `{test["chrf_signature"]}`.
-The test split shares no English sentence with training. Data: Tatoeba (tatoeba.org, CC-BY 2.0 France)
-as packaged by manythings.org/anki.
+The test split shares no English sentence with training. The sources and licences of the corpora listed
+under "data" are in the project README's Data section.
 """
 
 
