@@ -4,13 +4,14 @@ shipped checkpoint's metrics.json as "transfer", with any other runs of the expe
 It also scores every run on the validation split, which chose the shipped settings, and on the test
 pairs whose English sentence the parent never trained on (Tatoeba translates many English sentences
 into both French and Korean, so some of the child's test references were the parent's training
-targets). Every folder comes from train.py with config.ini's [ko-en] (batch_tokens, train_data):
+targets). Every folder comes from train.py; scratch and transfer with config.ini's [ko-en], a variant
+with its own flags:
 
     python train.py ko-en --epochs 40 --init-from "" --output runs/ko-en-scratch
     python train.py ko-en --epochs 40 --output checkpoints/ko-en
-    python train.py ko-en --epochs 40 --batch-tokens 4096 --output runs/ko-en-b4096 ...
+    python train.py ko-en --epochs 40 --batch-tokens 1024 --train-data "" --output runs/ko-en-b1024
     python bench/transfer.py --scratch runs/ko-en-scratch --transfer checkpoints/ko-en \
-        --variant "batch 4096 tokens=runs/ko-en-b4096" ... --into checkpoints/ko-en
+        --variant "batch 1024=runs/ko-en-b1024" ... --into checkpoints/ko-en
 """
 
 import argparse
