@@ -58,6 +58,9 @@ class Config:
     # With init_from: also start the encoder LSTMs from the parent's (never the source embeddings,
     # which belong to another language).
     transfer_encoder: bool = False
+    # With init_from: the layers taken from the parent stay fixed for this many epochs, so the new
+    # encoder learns to feed them before their trained weights move.
+    freeze_transferred_epochs: int = 0
     push_to_hub: str = ""
 
     def __post_init__(self):
@@ -72,6 +75,10 @@ class Config:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.transfer_encoder and not self.init_from:
             raise ValueError("transfer_encoder needs init_from: the parent checkpoint to take the encoder from")
+        if self.freeze_transferred_epochs < 0:
+            raise ValueError(f"freeze_transferred_epochs must be at least 0, got {self.freeze_transferred_epochs}")
+        if self.freeze_transferred_epochs and not self.init_from:
+            raise ValueError("freeze_transferred_epochs needs init_from: without a parent nothing is transferred")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 

@@ -243,8 +243,7 @@ def _read_best(state_dir: Path, model):
     return best
 
 
-def _restore(state_dir: Path, model, optimizer) -> dict:
-    ckpt.read_weights(model, state_dir / "last.h5")
+def _restore_optimizer(state_dir: Path, model, optimizer) -> None:
     optimizer.build(model.trainable_variables)
     with np.load(state_dir / "optimizer.npz", allow_pickle=False) as stored:
         values = [stored[f"arr_{i}"] for i in range(len(stored.files))]
@@ -252,7 +251,13 @@ def _restore(state_dir: Path, model, optimizer) -> dict:
         raise ckpt.CheckpointError(f"{state_dir / 'optimizer.npz'}: does not match this model's optimizer")
     for variable, value in zip(optimizer.variables, values):
         variable.assign(value)
-    return json.loads((state_dir / "state.json").read_text(encoding="utf-8"))
+
+
+def _learning_rate(config: Config, state: dict) -> float:
+    """The learning rate for the next epoch: the last epoch's, halved if it did not improve."""
+    if not state["history"]:
+        return config.learning_rate
+    return state["history"][-1]["learning_rate"] * (0.5 if state["wait"] else 1.0)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -345,28 +350,46 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
     valid_batches = Batches(valid_examples, config.batch_tokens, config.seed, shuffle=False)
 
     model = ckpt.build_model(config, *tokenizers)
-    optimizer = keras.optimizers.Adam(config.learning_rate, clipnorm=5.0)
-    transferred = []
+    resuming = resume and state_dir.is_dir()
     start = best_weights = None
-    if resume and state_dir.is_dir():
-        start = _restore(state_dir, model, optimizer)
+    if resuming:
+        start = json.loads((state_dir / "state.json").read_text(encoding="utf-8"))
+        ckpt.read_weights(model, state_dir / "last.h5")
         best_weights = _read_best(state_dir, model)
+        transferred = start["transferred_layers"]
     elif config.init_from:
         transferred = transfer_from(config.init_from, model, tokenizers[1], config)
         log(f"initialised from {config.init_from}: {', '.join(transferred)}")
+    else:
+        transferred = []
     progress = Progress(state_dir, config, tokenizers, start, best_weights)
     progress.state.setdefault("transferred_layers", transferred)
-    model.compile(optimizer=optimizer, loss=masked_loss(config.label_smoothing))
     log(f"{model.count_params():,} parameters; training on {hardware()}")
 
-    first_epoch = progress.state["epoch"]
-    # A resumed run that had already stopped (it was interrupted while scoring) only finishes.
-    if first_epoch < config.epochs and not progress.stop_reason():
+    # Frozen epochs first (if any), then all layers. Each phase has its own optimizer, since Adam's
+    # state belongs to the variables it trains. A resumed run that had already stopped (it was
+    # interrupted while scoring) runs neither and only finishes.
+    frozen_until = min(config.freeze_transferred_epochs, config.epochs) if transferred else 0
+    for until, frozen in ((frozen_until, True), (config.epochs, False)):
+        epoch = progress.state["epoch"]
+        if epoch >= until or progress.stop_reason():
+            continue
+        for layer in model.layers:
+            if layer.name in transferred:
+                layer.trainable = not frozen
+        if frozen:
+            log(f"epochs 1-{until}: the transferred layers stay as the parent trained them")
+        optimizer = keras.optimizers.Adam(_learning_rate(config, progress.state), clipnorm=5.0)
+        # The saved optimizer is this phase's unless the run stopped right after the frozen epochs.
+        if resuming and not (frozen_until and epoch == frozen_until):
+            _restore_optimizer(state_dir, model, optimizer)
+        resuming = False
+        model.compile(optimizer=optimizer, loss=masked_loss(config.label_smoothing))
         model.fit(
             train_batches,
             validation_data=valid_batches,
-            epochs=config.epochs,
-            initial_epoch=first_epoch,
+            epochs=until,
+            initial_epoch=epoch,
             callbacks=[progress],
             verbose=1,
         )

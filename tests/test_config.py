@@ -54,6 +54,10 @@ def test_bad_values_are_reported_with_their_key(ini):
         read_config(ini, "de-en")
     with pytest.raises(ValueError, match="transfer_encoder needs init_from"):
         read_config(ini, "fr-en", {"transfer_encoder": "true"})
+    with pytest.raises(ValueError, match="freeze_transferred_epochs needs init_from"):
+        read_config(ini, "fr-en", {"freeze_transferred_epochs": "2"})
+    with pytest.raises(ValueError, match="freeze_transferred_epochs must be at least 0"):
+        read_config(ini, "fr-en", {"freeze_transferred_epochs": "-1", "init_from": "checkpoints/fr-en"})
     with pytest.raises(ValueError, match="unknown configuration keys: colour"):
         Config.from_dict({"colour": "blue"})
 

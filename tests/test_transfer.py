@@ -1,5 +1,6 @@
 import dataclasses
 
+import h5py
 import numpy as np
 import pytest
 
@@ -73,3 +74,45 @@ def test_a_transferred_model_trains_saves_and_loads(trained_checkpoint, tmp_path
     assert child.target_tokenizer.model_proto == load_checkpoint(trained_checkpoint).target_tokenizer.model_proto
     assert child.metrics["training"]["init_from"] == str(trained_checkpoint)
     assert "output_projection" in child.metrics["training"]["transferred_layers"]
+
+
+def test_frozen_epochs_keep_the_parent_layers_and_a_resumed_run_trains_them_after(
+    trained_checkpoint, tmp_path, monkeypatch
+):
+    from nmt import training
+
+    config = tiny_config(
+        tmp_path,
+        source_lang="ko",
+        data=str(KOR),
+        source_vocab_size=1000,
+        epochs=2,
+        init_from=str(trained_checkpoint),
+        freeze_transferred_epochs=1,
+        max_minutes=1e-6,  # the budget stops it after the frozen epoch
+        output=str(tmp_path / "ko-en"),
+    )
+
+    def broken_scoring(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(training, "score_test_split", broken_scoring)
+    with pytest.raises(OSError, match="disk full"):
+        train(config)
+    monkeypatch.undo()
+
+    def weights(path, layer):
+        with h5py.File(path, "r") as f:
+            return [np.asarray(f[layer][str(i)], np.float32) for i in range(len(f[layer]))]
+
+    parent_weights, state = trained_checkpoint / "weights.h5", tmp_path / "ko-en.training" / "last.h5"
+    for layer in (*TARGET_SIDE_LAYERS, "decoder_lstm_0"):
+        for after, before in zip(weights(state, layer), weights(parent_weights, layer)):
+            np.testing.assert_array_equal(after, before)
+
+    # Resumed at the end of the frozen epochs: the next epoch trains every layer, with a new optimizer.
+    output = train(dataclasses.replace(config, max_minutes=0.0), resume=True)
+    history = load_checkpoint(output).metrics["training"]["history"]
+    assert [h["epoch"] for h in history] == [1, 2]
+    trained = weights(output / "weights.h5", "decoder_lstm_0")
+    assert any(not np.array_equal(a, b) for a, b in zip(trained, weights(parent_weights, "decoder_lstm_0")))
