@@ -49,6 +49,20 @@ def write_sample(path: Path, lines: int = 3000) -> Path:
     return path
 
 
+def train_until_scoring_fails(config, monkeypatch) -> None:
+    """Trains `config` but fails while scoring the test split, so the run's resume state stays on disk
+    as after an interruption at that point."""
+    from nmt import training
+
+    def broken_scoring(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(training, "score_test_split", broken_scoring)
+    with pytest.raises(OSError, match="disk full"):
+        training.train(config)
+    monkeypatch.undo()
+
+
 @pytest.fixture(scope="session")
 def trained_checkpoint(tmp_path_factory):
     """A real (tiny) fr→en checkpoint trained by nmt.training.train on a sample of fra.txt."""

@@ -9,7 +9,7 @@ import time
 import keras
 import numpy as np
 
-from conftest import FRA, ROOT, tiny_config, write_sample
+from conftest import FRA, ROOT, tiny_config, train_until_scoring_fails, write_sample
 from nmt.data import ReadReport, read_tatoeba
 from nmt.metrics import corpus_scores
 from nmt.model import masked_loss
@@ -150,20 +150,11 @@ def test_bad_configuration_is_a_clear_error_not_a_traceback(tmp_path):
 
 
 def test_a_run_that_stopped_but_failed_while_scoring_resumes_without_training_more(tmp_path, monkeypatch):
-    import pytest
-
     from nmt import training
 
     write_sample(tmp_path / "fra-sample.txt", lines=1000)
     config = tiny_config(tmp_path, epochs=5, max_minutes=1e-6)  # the budget stops it after one epoch
-
-    def broken_scoring(*args):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(training, "score_test_split", broken_scoring)
-    with pytest.raises(OSError, match="disk full"):
-        training.train(config)
-    monkeypatch.undo()
+    train_until_scoring_fails(config, monkeypatch)
     assert json.loads((tmp_path / "fr-en.training" / "state.json").read_text())["epoch"] == 1
 
     training.train(config, resume=True)

@@ -4,7 +4,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import KOR, tiny_config
+from conftest import KOR, tiny_config, train_until_scoring_fails
 from nmt.checkpoint import build_model, load_checkpoint
 from nmt.data import ReadReport, read_tatoeba
 from nmt.tokenizer import Tokenizer
@@ -59,17 +59,21 @@ def test_init_from_refuses_another_target_vocabulary(trained_checkpoint, korean_
         transfer_from(trained_checkpoint, child, other, config)
 
 
-def test_a_transferred_model_trains_saves_and_loads(trained_checkpoint, tmp_path):
-    config = tiny_config(
+def _child_config(tmp_path, parent, **overrides):
+    """A tiny ko→en configuration that starts from `parent`."""
+    return tiny_config(
         tmp_path,
         source_lang="ko",
         data=str(KOR),
         source_vocab_size=1000,
-        epochs=1,
-        init_from=str(trained_checkpoint),
+        init_from=str(parent),
         output=str(tmp_path / "ko-en"),
+        **overrides,
     )
-    output = train(config)
+
+
+def test_a_transferred_model_trains_saves_and_loads(trained_checkpoint, tmp_path):
+    output = train(_child_config(tmp_path, trained_checkpoint, epochs=1))
     child = load_checkpoint(output)
     assert child.target_tokenizer.model_proto == load_checkpoint(trained_checkpoint).target_tokenizer.model_proto
     assert child.metrics["training"]["init_from"] == str(trained_checkpoint)
@@ -79,27 +83,9 @@ def test_a_transferred_model_trains_saves_and_loads(trained_checkpoint, tmp_path
 def test_frozen_epochs_keep_the_parent_layers_and_a_resumed_run_trains_them_after(
     trained_checkpoint, tmp_path, monkeypatch
 ):
-    from nmt import training
-
-    config = tiny_config(
-        tmp_path,
-        source_lang="ko",
-        data=str(KOR),
-        source_vocab_size=1000,
-        epochs=2,
-        init_from=str(trained_checkpoint),
-        freeze_transferred_epochs=1,
-        max_minutes=1e-6,  # the budget stops it after the frozen epoch
-        output=str(tmp_path / "ko-en"),
-    )
-
-    def broken_scoring(*args):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(training, "score_test_split", broken_scoring)
-    with pytest.raises(OSError, match="disk full"):
-        train(config)
-    monkeypatch.undo()
+    # The budget stops it after the frozen epoch.
+    config = _child_config(tmp_path, trained_checkpoint, epochs=2, freeze_transferred_epochs=1, max_minutes=1e-6)
+    train_until_scoring_fails(config, monkeypatch)
 
     def weights(path, layer):
         with h5py.File(path, "r") as f:
