@@ -58,22 +58,35 @@ class Seq2Seq(keras.Model):
         - source mask (B, S) bool,
         - decoder initial states: a list of [h, c] per layer, each (B, H): the encoder's final states,
           or zeros when ``init_decoder_from_encoder`` is off.
+
+        Inference computes the Keras layers' results at the real positions with fewer weight reads
+        (:func:`_lstm_scan`); padding positions of the outputs are zeros there.
         """
         source_mask = ops.not_equal(source_ids, PAD_ID)
         x = self.dropout(self.source_embedding(source_ids), training=training)
         states = []
         for i, layer in enumerate(self.encoder_layers):
-            if self.config.bidirectional:
-                x, h_fw, c_fw, h_bw, c_bw = layer(x, mask=source_mask, training=training)
-                states.append([ops.concatenate([h_fw, h_bw], -1), ops.concatenate([c_fw, c_bw], -1)])
+            if training or not layer.built:
+                # Training runs the Keras layer, and so does the first call, which creates its weights.
+                x, *final = layer(x, mask=source_mask, training=training)
             else:
-                x, h, c = layer(x, mask=source_mask, training=training)
-                states.append([h, c])
+                x, *final = self._encoder_layer_for_inference(layer, x, source_mask)
+            # final: h, c of each direction; the decoder's state is both directions side by side.
+            states.append([ops.concatenate(final[0::2], -1), ops.concatenate(final[1::2], -1)])
             if i < len(self.encoder_layers) - 1:
                 x = self.dropout(x, training=training)
         if not self.config.init_decoder_from_encoder:
             states = [[ops.zeros_like(h), ops.zeros_like(c)] for h, c in states]
         return x, self.attention.keys(x), source_mask, states
+
+    def _encoder_layer_for_inference(self, layer, x, source_mask):
+        """What the Keras encoder layer computes at the real positions (padding gives zero outputs),
+        by :func:`_lstm_scan`: x (B, S, I) → outputs (B, S, H), then h, c (B, H) of each direction."""
+        if not self.config.bidirectional:
+            return _lstm_scan(layer.cell, x, source_mask, reverse=False)
+        forward, *forward_final = _lstm_scan(layer.forward_layer.cell, x, source_mask, reverse=False)
+        backward, *backward_final = _lstm_scan(layer.backward_layer.cell, x, source_mask, reverse=True)
+        return ops.concatenate([forward, backward], -1), *forward_final, *backward_final
 
     # ----------------------------------------------------------------------------------------------
     # Decoder
@@ -85,30 +98,61 @@ class Seq2Seq(keras.Model):
         return attentional, alignment
 
     def _step(self, embedded, states, previous_attentional, keys, values, source_mask):
-        """One decoder step on an embedded input piece (B, E); see :meth:`decode_step`."""
+        """One teacher-forced decoder step on an embedded input piece (B, E), through the Keras cells;
+        returns the new states, h̃_t (B, H) and alignment weights (B, S)."""
         x = embedded
         if self.config.input_feeding:
             x = ops.concatenate([x, previous_attentional], -1)
-        new_states = []
-        for layer, (h, c) in zip(self.decoder_layers, states):
+        _, first_state = self.decoder_layers[0].cell(x, states[0])
+        return self._above_first_layer(first_state, states[1:], keys, values, source_mask)
+
+    def _above_first_layer(self, first_state, upper_states, keys, values, source_mask):
+        """The decoder layers above the first, then attention: the first layer's new [h, c] (B, H)
+        each and the upper layers' [h, c] → all new states, h̃_t (B, H) and alignment weights (B, S)."""
+        x, new_states = first_state[0], [first_state]
+        for layer, (h, c) in zip(self.decoder_layers[1:], upper_states):
             x, (h, c) = layer.cell(x, [h, c])
             new_states.append([h, c])
         attentional, alignment = self._attend(ops.expand_dims(x, 1), keys, values, source_mask)
         return new_states, attentional[:, 0], alignment[:, 0]
 
-    def decode_step(self, previous_ids, states, previous_attentional, keys, values, source_mask):
-        """One step of inference.
+    def piece_gates(self):
+        """(V, 4H): every target piece's share of the first decoder LSTM's gate pre-activations, its
+        embedding times the embedding rows of that layer's input kernel, plus the bias.
+
+        :meth:`decode_step` reads one row of it instead of multiplying by those E × 4H weights at every
+        step: a step's time follows the bytes of weights it reads (bench/README.md). It is a copy:
+        compute it again after the weights change.
+        """
+        cell = self.decoder_layers[0].cell
+        return ops.matmul(self.target_embedding.embeddings, cell.kernel[: self.config.embedding_dim]) + cell.bias
+
+    def decode_step(self, previous_ids, states, previous_attentional, keys, values, source_mask, piece_gates):
+        """One step of inference: the maths of one step of :meth:`decode`, arranged to read fewer weights.
 
         previous_ids (B,) the last generated piece; states [h, c] per layer, each (B, H);
         previous_attentional h̃_{t-1} (B, H) (used with input feeding; zeros at the first step);
-        keys, values (B, S, H) and source_mask (B, S) from :meth:`encode`.
+        keys, values (B, S, H) and source_mask (B, S) from :meth:`encode`; piece_gates (V, 4H) from
+        :meth:`piece_gates`.
 
         Returns log-probabilities (B, V), the new states, h̃_t (B, H) and alignment weights (B, S).
         """
-        embedded = self.target_embedding(previous_ids)
-        states, attentional, alignment = self._step(embedded, states, previous_attentional, keys, values, source_mask)
-        log_probs = ops.log_softmax(self.output_projection(attentional), axis=-1)
-        return log_probs, states, attentional, alignment
+        cell = self.decoder_layers[0].cell
+        h, c = states[0]
+        gates = ops.take(piece_gates, previous_ids, axis=0) + ops.matmul(h, cell.recurrent_kernel)
+        if self.config.input_feeding:
+            gates = gates + ops.matmul(previous_attentional, cell.kernel[self.config.embedding_dim :])
+        h, c = _lstm_update(cell, gates, c)
+        states, attentional, alignment = self._above_first_layer([h, c], states[1:], keys, values, source_mask)
+        # The output projection as two products over halves of h̃_t, which the two cores compute side by
+        # side: one product would read the whole H × V kernel on one core.
+        kernel, half = self.output_projection.kernel, self.config.units // 2
+        logits = (
+            ops.matmul(attentional[:, :half], kernel[:half])
+            + ops.matmul(attentional[:, half:], kernel[half:])
+            + self.output_projection.bias
+        )
+        return ops.log_softmax(logits, axis=-1), states, attentional, alignment
 
     def decode(self, target_input_ids, encoded, training=False):
         """Teacher-forced decoder: target_input_ids (B, T) (bos + reference) → logits (B, T, V) and
@@ -162,8 +206,43 @@ class Seq2Seq(keras.Model):
         """
         one = ops.ones((1, 2), dtype="int32")
         values, keys, source_mask, states = self.encode(one)
-        self.decode_step(one[:, 0], states, ops.zeros((1, self.config.units)), keys, values, source_mask)
+        embedded = self.target_embedding(one[:, 0])
+        self._step(embedded, states, ops.zeros((1, self.config.units)), keys, values, source_mask)
         self((one, one))
+
+
+def _lstm_update(cell, gates, c):
+    """The Keras LSTM cell's update: gate pre-activations (B, 4H) in its order (input, forget,
+    candidate, output) and the previous cell state c (B, H) → the new h and c (B, H)."""
+    input_gate, forget_gate, candidate, output_gate = ops.split(gates, 4, axis=-1)
+    c = cell.recurrent_activation(forget_gate) * c + cell.recurrent_activation(input_gate) * cell.activation(candidate)
+    return cell.recurrent_activation(output_gate) * cell.activation(c), c
+
+
+def _lstm_scan(cell, x, mask, reverse: bool):
+    """An LSTM layer's recurrence for inference: x (B, S, I) and mask (B, S) bool → outputs (B, S, H),
+    zero at padding, and the final h, c (B, H), which padding leaves unchanged; `reverse` runs from
+    the last position to the first.
+
+    The input product of all positions is one product before the loop, so each step reads only the
+    recurrent weights; the Keras layer reads the input weights again at every step.
+    """
+    projected = ops.matmul(x, cell.kernel) + cell.bias  # (B, S, 4H)
+    # One sequence to scan, the mask as its last column: the TensorFlow backend's scan takes only one
+    # when the length is not known in advance.
+    steps = ops.concatenate([projected, ops.cast(ops.expand_dims(mask, -1), projected.dtype)], -1)
+    zeros = ops.zeros((ops.shape(x)[0], cell.units), projected.dtype)
+
+    def step(carry, inputs):
+        h, c = carry
+        real = inputs[:, -1:] > 0
+        new_h, new_c = _lstm_update(cell, inputs[:, :-1] + ops.matmul(h, cell.recurrent_kernel), c)
+        h, c = ops.where(real, new_h, h), ops.where(real, new_c, c)
+        # The TensorFlow backend's scan needs outputs shaped like the carry.
+        return (h, c), (ops.where(real, new_h, 0.0), c)
+
+    (h, c), (outputs, _) = ops.scan(step, (zeros, zeros), ops.transpose(steps, (1, 0, 2)), reverse=reverse)
+    return ops.transpose(outputs, (1, 0, 2)), h, c
 
 
 def masked_loss(label_smoothing: float):

@@ -46,11 +46,13 @@ def length_penalty(length: int, alpha: float) -> float:
 
 
 class Searcher:
-    """Decodes batches of source id sequences with a trained :class:`Seq2Seq`."""
+    """Decodes batches of source id sequences with a trained :class:`Seq2Seq`, whose weights it reads
+    once, when it is made."""
 
     def __init__(self, model: Seq2Seq):
         self.model = model
         self.units = model.config.units
+        self.piece_gates = model.piece_gates()
         self._greedy = self._beam = None  # the searches as graphs, where the backend has them
         if keras.backend.backend() == "tensorflow":
             import tensorflow as tf
@@ -76,7 +78,7 @@ class Searcher:
 
         def step(t, previous_ids, states, attentional, finished, outputs):
             log_probs, states, attentional, alignment = self.model.decode_step(
-                previous_ids, states, attentional, keys, values, source_mask
+                previous_ids, states, attentional, keys, values, source_mask, self.piece_gates
             )
             top_log_probs, top_ids = tf.math.top_k(log_probs, TOP_K)
             outputs = [array.write(t, value) for array, value in zip(outputs, (top_ids, top_log_probs, alignment))]
@@ -130,7 +132,7 @@ class Searcher:
 
         def step(t, previous_ids, states, attentional, beam_log_probs, done, pool_ints, pool_floats, count, steps):
             log_probs, states, attentional, alignment = self.model.decode_step(
-                previous_ids, states, attentional, keys, values, source_mask
+                previous_ids, states, attentional, keys, values, source_mask, self.piece_gates
             )
             top_log_probs, top_ids = tf.math.top_k(log_probs, TOP_K)
             vocab = tf.shape(log_probs)[1]
@@ -263,7 +265,7 @@ class Searcher:
 
         for t in range(int(limits.max())):
             log_probs, states, attentional, alignment = self.model.decode_step(
-                previous_ids, states, attentional, keys, values, source_mask
+                previous_ids, states, attentional, keys, values, source_mask, self.piece_gates
             )
             log_probs, alignment = np.asarray(log_probs, np.float64), np.asarray(alignment)
             vocab = log_probs.shape[1]

@@ -37,16 +37,34 @@ def test_step_by_step_inference_reproduces_teacher_forced_decoding(
     expected_log_probs = np.asarray(keras.ops.log_softmax(logits, axis=-1))
 
     values, keys, source_mask, states = encoded
+    piece_gates = model.piece_gates()
     attentional = np.zeros((2, 32), np.float32)
     for t in range(target_input.shape[1]):
         log_probs, states, attentional, step_alignment = model.decode_step(
-            target_input[:, t], states, attentional, keys, values, source_mask
+            target_input[:, t], states, attentional, keys, values, source_mask, piece_gates
         )
         np.testing.assert_allclose(np.asarray(log_probs), expected_log_probs[:, t], atol=1e-4)
         np.testing.assert_allclose(np.asarray(step_alignment), np.asarray(alignment)[:, t], atol=1e-5)
     assert (np.asarray(alignment)[1, :, 3:] == 0).all()
     if not init_from_encoder:
         assert all(not np.asarray(h).any() and not np.asarray(c).any() for h, c in encoded[3])
+
+
+@pytest.mark.parametrize("bidirectional", [True, False])
+def test_inference_encoder_computes_what_the_keras_layers_compute(bidirectional):
+    """Inference runs the encoder's recurrence itself (input products hoisted out of the loop); at
+    every real position and in the final states it equals the Keras layers that training runs."""
+    model = _model(bidirectional=bidirectional, init_decoder_from_encoder=True)
+    source = np.array([[5, 6, 7, 8, EOS_ID], [9, 10, EOS_ID, 0, 0]], np.int32)
+    real = source != 0
+    keras_values, keras_keys, _, keras_states = model.encode(source, training=True)  # dropout is 0
+    values, keys, _, states = model.encode(source)
+    np.testing.assert_allclose(np.asarray(values)[real], np.asarray(keras_values)[real], atol=1e-5)
+    np.testing.assert_allclose(np.asarray(keys)[real], np.asarray(keras_keys)[real], atol=1e-5)
+    assert not np.asarray(values)[~real].any()
+    for (h, c), (keras_h, keras_c) in zip(states, keras_states):
+        np.testing.assert_allclose(np.asarray(h), np.asarray(keras_h), atol=1e-5)
+        np.testing.assert_allclose(np.asarray(c), np.asarray(keras_c), atol=1e-5)
 
 
 def test_masked_loss_ignores_padding_and_applies_label_smoothing():
