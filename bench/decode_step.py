@@ -5,7 +5,8 @@ vocabulary (random weights: only the arithmetic and memory traffic matter here).
 A step's time is measured from the loop's own length limit: (time of n₂ steps − time of n₁ steps) /
 (n₂ − n₁), medians over repeated runs of one 10-piece source sentence. `weights_mb` is what one step
 reads from memory: the decoder LSTMs', the attentional layer's and the output projection's float32
-weights. Also prints `first_step_ms`, the loop limited to one step (the encoder, one step, and the
+weights, less the first decoder LSTM's embedding rows, which the step replaces by one row of
+`Seq2Seq.piece_gates`. Also prints `first_step_ms`, the loop limited to one step (the encoder, one step, and the
 call). The last line is a JSON list, one object per model.
 
     python bench/decode_step.py [--repeats 40]
@@ -35,7 +36,9 @@ SOURCE = np.arange(5, 15, dtype=np.int32)[None]  # 10 source pieces (eos not nee
 
 def step_weights_mb(model: Seq2Seq) -> float:
     layers = [*model.decoder_layers, model.attentional_layer, model.output_projection]
-    return sum(int(np.prod(w.shape)) for layer in layers for w in layer.weights) * 4 / 2**20
+    weights = sum(int(np.prod(w.shape)) for layer in layers for w in layer.weights)
+    embedding_rows = model.config.embedding_dim * model.decoder_layers[0].cell.kernel.shape[1]
+    return (weights - embedding_rows) * 4 / 2**20
 
 
 def time_loop(searcher: Searcher, limit: int, repeats: int) -> tuple[int, float]:
