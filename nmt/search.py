@@ -58,8 +58,12 @@ class Searcher:
             import tensorflow as tf
 
             sentences = [tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.int32)]
-            self._greedy = tf.function(self._greedy_loop, input_signature=sentences)
-            self._beam = tf.function(self._beam_loop, input_signature=[*sentences, tf.TensorSpec([], tf.int32)])
+            # The loops are explicit tf.while_loops: AutoGraph's rewriting of the model code would only
+            # lengthen the trace (about half of it; each app start traces both searches per pair).
+            self._greedy = tf.function(self._greedy_loop, input_signature=sentences, autograph=False)
+            self._beam = tf.function(
+                self._beam_loop, input_signature=[*sentences, tf.TensorSpec([], tf.int32)], autograph=False
+            )
 
     def _greedy_loop(self, source_ids, limits):
         """Greedy search as one TensorFlow graph: the encoder, then a while loop of decoder steps that
