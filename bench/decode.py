@@ -96,8 +96,8 @@ def main():
 
     for beam_size in (1, 5):  # warm-up: traces both compiled searches once
         translator.translate(sources[:2], beam_size=beam_size)
-    naive_greedy(translator.checkpoint.model, ids[0], max_length)  # warm-up
     model = translator.checkpoint.model
+    naive_greedy(model, ids[0], max_length)  # warm-up
     ways = {
         "greedy": lambda s: searcher.search([s], beam_size=1, max_length=max_length)[0][0].token_ids.tolist(),
         "beam5": lambda s: searcher.search([s], beam_size=5, alpha=config.length_penalty, max_length=max_length),
