@@ -31,8 +31,11 @@ class Tokenizer:
                 model_writer=model,
                 vocab_size=vocab_size,
                 model_type="unigram",
-                # Rare characters (a few Hangul syllables, symbols) become <unk> rather than forcing a piece each.
+                # Rare characters (a few Hangul syllables, digits, capitals such as Q) get no piece of their
+                # own; byte fallback spells them as UTF-8 byte pieces instead of <unk>, so no input
+                # character is lost and every output character can be produced.
                 character_coverage=0.9995,
+                byte_fallback=True,
                 # Text is normalised by nmt.data.normalize before it reaches SentencePiece; a second,
                 # different normalisation inside the model would make pieces disagree with the text shown.
                 normalization_rule_name="identity",

@@ -9,7 +9,7 @@ def _sentences(path, lang, count=3000):
 
 def test_french_round_trip_and_special_ids():
     sentences = _sentences(FRA, "fr")
-    tokenizer = Tokenizer.train(sentences, 300)
+    tokenizer = Tokenizer.train(sentences, 400)
     assert (tokenizer.pieces([PAD_ID, UNK_ID, BOS_ID, EOS_ID])) == ["<pad>", "<unk>", "<s>", "</s>"]
     for sentence in ("Je suis là.", sentences[1000], sentences[-1]):
         ids = tokenizer.encode(sentence)
@@ -20,7 +20,7 @@ def test_french_round_trip_and_special_ids():
 
 def test_korean_round_trip_and_serialization(tmp_path):
     sentences = _sentences(KOR, "ko")
-    tokenizer = Tokenizer.train(sentences, 1000)
+    tokenizer = Tokenizer.train(sentences, 1200)
     sentence = "톰은 정말 친절해."
     assert tokenizer.decode(tokenizer.encode(sentence)) == sentence
     tokenizer.save(tmp_path / "ko.spm")
@@ -30,5 +30,15 @@ def test_korean_round_trip_and_serialization(tmp_path):
 
 
 def test_input_is_normalised_like_training_data():
-    tokenizer = Tokenizer.train(_sentences(FRA, "fr"), 300)
+    tokenizer = Tokenizer.train(_sentences(FRA, "fr"), 400)
     assert tokenizer.encode("Ｊe\u200b  suis\x00 là.") == tokenizer.encode("Je suis là.")
+
+
+def test_characters_without_a_piece_round_trip_as_bytes():
+    # Tatoeba's English has too few digits, "$" or "Q" for them to earn pieces of their own.
+    tokenizer = Tokenizer.train([s for _, s in read_tatoeba(FRA, "fr", 300, ReadReport())[:3000]], 600)
+    sentence = 'Queen "Zoë" paid $25 in 1999.'
+    ids = tokenizer.encode(sentence)
+    assert UNK_ID not in ids
+    assert "<0x24>" in tokenizer.pieces(ids)  # "$" spelled as its byte
+    assert tokenizer.decode(ids) == sentence

@@ -13,7 +13,7 @@ from nmt.training import TARGET_SIDE_LAYERS, train, transfer_from
 
 @pytest.fixture(scope="module")
 def korean_tokenizer():
-    return Tokenizer.train([s for s, _ in read_tatoeba(KOR, "ko", 300, ReadReport())[:3000]], 1000)
+    return Tokenizer.train([s for s, _ in read_tatoeba(KOR, "ko", 300, ReadReport())[:3000]], 1200)
 
 
 @pytest.mark.parametrize("transfer_encoder", [False, True])
@@ -53,7 +53,7 @@ def test_init_from_refuses_another_target_language(trained_checkpoint, korean_to
 def test_init_from_refuses_another_target_vocabulary(trained_checkpoint, korean_tokenizer):
     parent = load_checkpoint(trained_checkpoint)
     config = dataclasses.replace(parent.config, source_lang="ko")
-    other = Tokenizer.train([t for _, t in read_tatoeba(KOR, "ko", 300, ReadReport())[:3000]], 300)
+    other = Tokenizer.train([t for _, t in read_tatoeba(KOR, "ko", 300, ReadReport())[:3000]], 400)
     child = build_model(config, korean_tokenizer, other)
     with pytest.raises(ValueError, match="target SentencePiece model differs"):
         transfer_from(trained_checkpoint, child, other, config)
@@ -65,7 +65,7 @@ def _child_config(tmp_path, parent, **overrides):
         tmp_path,
         source_lang="ko",
         data=str(KOR),
-        source_vocab_size=1000,
+        source_vocab_size=1500,
         init_from=str(parent),
         output=str(tmp_path / "ko-en"),
         **overrides,
