@@ -12,6 +12,11 @@ with its own flags:
     python train.py ko-en --epochs 40 --batch-tokens 1024 --train-data "" --output runs/ko-en-b1024
     python bench/transfer.py --scratch runs/ko-en-scratch --transfer checkpoints/ko-en \
         --variant "batch 1024=runs/ko-en-b1024" ... --into checkpoints/ko-en
+
+A later run joins an existing record without the earlier runs' folders: --previous names the metrics.json
+that holds the record, and only the new variants are scored.
+
+    python bench/transfer.py --previous OLD/metrics.json --variant "LABEL=runs/ko-en-new" --into runs/ko-en-new
 """
 
 import argparse
@@ -67,18 +72,41 @@ def held_out_scores(parent: Path, runs: dict) -> dict:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scratch", type=Path, required=True)
-    parser.add_argument("--transfer", type=Path, required=True)
+    parser.add_argument("--scratch", type=Path)
+    parser.add_argument("--transfer", type=Path)
+    parser.add_argument("--previous", type=Path, help="a metrics.json whose record the variants join")
     parser.add_argument("--variant", action="append", default=[], metavar="LABEL=DIR", help="another run to record")
     parser.add_argument("--into", type=Path, required=True, help="checkpoint whose metrics.json records it")
     args = parser.parse_args()
+    if bool(args.previous) == bool(args.scratch and args.transfer):
+        parser.error("give either --scratch and --transfer, or --previous")
 
-    scratch, transfer = summary(args.scratch), summary(args.transfer)
     variant_dirs = {label: Path(folder) for label, folder in (v.split("=", 1) for v in args.variant)}
     variants = {label: summary(folder) for label, folder in variant_dirs.items()}
-    if len({run["sentences"] for run in (scratch, transfer, *variants.values())}) != 1:
+    if args.previous:
+        record = json.loads(args.previous.read_text(encoding="utf-8"))["transfer"]
+        record["variants"] |= variants
+        if variants:
+            scores = held_out_scores(Path(next(iter(variants.values()))["init_from"]), variant_dirs)
+            record["valid_bleu"] |= scores["valid_bleu"]
+            record["unseen_by_parent"]["bleu"] |= scores["unseen_by_parent"]["bleu"]
+    else:
+        record = new_record(args.scratch, args.transfer, variants, variant_dirs)
+    if len({run["sentences"] for run in record["variants"].values()} | {record["test_sentences"]}) != 1:
         raise SystemExit("the runs were scored on different test splits")
-    record = {
+    path = args.into / "metrics.json"
+    metrics = json.loads(path.read_text(encoding="utf-8"))
+    metrics["transfer"] = record
+    staging = path.with_suffix(".json.tmp")
+    staging.write_text(json.dumps(metrics, indent=2, ensure_ascii=False), encoding="utf-8")
+    os.replace(staging, path)
+    print(json.dumps(record))
+
+
+def new_record(scratch_dir: Path, transfer_dir: Path, variants: dict, variant_dirs: dict) -> dict:
+    """The comparison of `scratch_dir` with `transfer_dir`, with the variants and every run's held-out scores."""
+    scratch, transfer = summary(scratch_dir), summary(transfer_dir)
+    return {
         "parent": Path(transfer["init_from"]).name,
         "bleu_scratch": scratch["beam_bleu"],
         "bleu_transfer": transfer["beam_bleu"],
@@ -94,16 +122,9 @@ def main():
         "test_sentences": scratch["sentences"],
         "variants": variants,
         **held_out_scores(
-            Path(transfer["init_from"]), {"scratch": args.scratch, "transfer": args.transfer} | variant_dirs
+            Path(transfer["init_from"]), {"scratch": scratch_dir, "transfer": transfer_dir} | variant_dirs
         ),
     }
-    path = args.into / "metrics.json"
-    metrics = json.loads(path.read_text(encoding="utf-8"))
-    metrics["transfer"] = record
-    staging = path.with_suffix(".json.tmp")
-    staging.write_text(json.dumps(metrics, indent=2, ensure_ascii=False), encoding="utf-8")
-    os.replace(staging, path)
-    print(json.dumps(record))
 
 
 if __name__ == "__main__":
