@@ -85,15 +85,21 @@ def main():
     variants = {label: summary(folder) for label, folder in variant_dirs.items()}
     if args.previous:
         record = json.loads(args.previous.read_text(encoding="utf-8"))["transfer"]
+        test_sizes = {record["test_sentences"]}
+    else:
+        scratch, transfer = summary(args.scratch), summary(args.transfer)
+        test_sizes = {scratch["sentences"], transfer["sentences"]}
+    if len(test_sizes | {run["sentences"] for run in variants.values()}) != 1:
+        raise SystemExit("the runs were scored on different test splits")
+    if args.previous:
         record["variants"] |= variants
         if variants:
             scores = held_out_scores(Path(next(iter(variants.values()))["init_from"]), variant_dirs)
             record["valid_bleu"] |= scores["valid_bleu"]
             record["unseen_by_parent"]["bleu"] |= scores["unseen_by_parent"]["bleu"]
     else:
-        record = new_record(args.scratch, args.transfer, variants, variant_dirs)
-    if len({run["sentences"] for run in record["variants"].values()} | {record["test_sentences"]}) != 1:
-        raise SystemExit("the runs were scored on different test splits")
+        runs = {"scratch": args.scratch, "transfer": args.transfer} | variant_dirs
+        record = new_record(scratch, transfer, variants, held_out_scores(Path(transfer["init_from"]), runs))
     path = args.into / "metrics.json"
     metrics = json.loads(path.read_text(encoding="utf-8"))
     metrics["transfer"] = record
@@ -103,9 +109,9 @@ def main():
     print(json.dumps(record))
 
 
-def new_record(scratch_dir: Path, transfer_dir: Path, variants: dict, variant_dirs: dict) -> dict:
-    """The comparison of `scratch_dir` with `transfer_dir`, with the variants and every run's held-out scores."""
-    scratch, transfer = summary(scratch_dir), summary(transfer_dir)
+def new_record(scratch: dict, transfer: dict, variants: dict, held_out: dict) -> dict:
+    """The comparison of the `scratch` and `transfer` summaries, with the variants' summaries and every
+    run's held-out scores."""
     return {
         "parent": Path(transfer["init_from"]).name,
         "bleu_scratch": scratch["beam_bleu"],
@@ -121,9 +127,7 @@ def new_record(scratch_dir: Path, transfer_dir: Path, variants: dict, variant_di
         "minutes_transfer": transfer["minutes"],
         "test_sentences": scratch["sentences"],
         "variants": variants,
-        **held_out_scores(
-            Path(transfer["init_from"]), {"scratch": scratch_dir, "transfer": transfer_dir} | variant_dirs
-        ),
+        **held_out,
     }
 
 
