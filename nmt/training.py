@@ -91,14 +91,16 @@ def _padded_length(length: int) -> int:
     return 8 * math.ceil(length / 8)
 
 
-def teacher_forcing_arrays(examples, length: int):
+def teacher_forcing_arrays(examples, length: int, rows: int | None = None):
     """(source ids, target ids) pairs → ((source (B, L), target input (B, L)), target output (B, L)), 0-padded.
 
-    Target input is bos + reference and target output is reference + eos: teacher forcing.
+    Target input is bos + reference and target output is reference + eos: teacher forcing. B is
+    `rows` (default: one per example); rows past the examples stay all padding, which the loss ignores.
     """
-    source = np.zeros((len(examples), length), np.int32)
-    target_input = np.zeros((len(examples), length), np.int32)
-    target_output = np.zeros((len(examples), length), np.int32)
+    rows = len(examples) if rows is None else rows
+    source = np.zeros((rows, length), np.int32)
+    target_input = np.zeros((rows, length), np.int32)
+    target_output = np.zeros((rows, length), np.int32)
     for r, (s, t) in enumerate(examples):
         source[r, : len(s)] = s
         target_input[r, : len(t) + 1] = [BOS_ID] + t
@@ -107,52 +109,49 @@ def teacher_forcing_arrays(examples, length: int):
 
 
 class Batches(keras.utils.PyDataset):
-    """Length-bucketed batches of about `batch_tokens` padded target tokens, reshuffled every epoch.
+    """Length-bucketed batches of about `batch_tokens` padded tokens, reshuffled every epoch.
 
-    Each item is ``((source_ids (B, S), target_input_ids (B, T)), target_output_ids (B, T))`` where
-    target input is bos + reference and target output is reference + eos.
+    Each item is ``((source_ids (B, L), target_input_ids (B, L)), target_output_ids (B, L))`` where
+    target input is bos + reference and target output is reference + eos. Examples are grouped by
+    padded length L (a multiple of 8, shared by source and target), and every batch of a group has the
+    same B, the last one filled up with empty rows: so a compiled training step sees the same few
+    shapes in every epoch (JAX compiles once per shape).
     """
 
     def __init__(self, examples, batch_tokens: int, seed: int, shuffle: bool):
         super().__init__()
-        self.examples, self.batch_tokens, self.shuffle = examples, batch_tokens, shuffle
+        self.examples, self.shuffle = examples, shuffle
         self.rng = random.Random(seed)
+        groups: dict[int, list[int]] = {}
+        for i, (source, target) in enumerate(examples):
+            groups.setdefault(_padded_length(max(len(source), len(target) + 1)), []).append(i)
+        self.groups = dict(sorted(groups.items()))
+        # A small group is one batch of its own size, not one padded out to batch_tokens.
+        self.rows = {length: min(len(group), max(1, batch_tokens // length)) for length, group in self.groups.items()}
         self.batches = self._make_batches()
 
-    def _make_batches(self):
-        # Sorting by length with a little noise keeps batches tight but different across epochs.
-        lengths = [max(len(source), len(target) + 1) for source, target in self.examples]
-        noise = [self.rng.random() if self.shuffle else 0.0 for _ in lengths]
-        order = sorted(range(len(lengths)), key=lambda i: lengths[i] + noise[i])
-        batches, current = [], []
-        for i in order:
-            # Sorted order means example i is the longest so far in the batch.
-            if current and _padded_length(lengths[i]) * (len(current) + 1) > self.batch_tokens:
-                batches.append(current)
-                current = []
-            current.append(i)
-        if current:
-            batches.append(current)
+    def _make_batches(self) -> list[tuple[int, list[int]]]:
+        """(padded length, example indices) per batch."""
+        batches = []
+        for length, group in self.groups.items():
+            group = self.rng.sample(group, len(group)) if self.shuffle else group
+            rows = self.rows[length]
+            batches.extend((length, group[start : start + rows]) for start in range(0, len(group), rows))
         if self.shuffle:
             self.rng.shuffle(batches)
         # Keras derives the TensorFlow input signature from the first two batches, keeping only the
         # dimensions in which they differ as variable: put a batch of another length second.
-        other = next((i for i, b in enumerate(batches) if self._length(b) != self._length(batches[0])), None)
+        other = next((i for i, (length, _) in enumerate(batches) if length != batches[0][0]), None)
         if other is not None:
             batches[1], batches[other] = batches[other], batches[1]
         return batches
-
-    def _length(self, batch) -> int:
-        """The padded length of a batch of example indices, shared by source and target so that a
-        compiled training step sees one shape per length bucket (JAX compiles once per shape)."""
-        return _padded_length(max(max(len(self.examples[i][0]), len(self.examples[i][1]) + 1) for i in batch))
 
     def __len__(self):
         return len(self.batches)
 
     def __getitem__(self, index):
-        batch = self.batches[index]
-        return teacher_forcing_arrays([self.examples[i] for i in batch], self._length(batch))
+        length, batch = self.batches[index]
+        return teacher_forcing_arrays([self.examples[i] for i in batch], length, self.rows[length])
 
     def on_epoch_end(self):
         if self.shuffle:

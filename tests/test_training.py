@@ -19,19 +19,32 @@ from nmt.translator import Translator
 
 
 def test_batches_are_length_bucketed_and_padded_for_teacher_forcing():
-    examples = [([5] * n + [3], [6] * m) for n, m in [(3, 2), (10, 12), (4, 4), (11, 9), (2, 3)]]
-    batches = Batches(examples, batch_tokens=32, seed=0, shuffle=False)
-    seen = []
-    for i in range(len(batches)):
-        (source, target_input), target_output = batches[i]
-        assert source.shape[1] % 8 == 0 and source.shape == target_input.shape == target_output.shape
-        assert source.size <= 32 or len(source) == 1
-        for row_in, row_out in zip(target_input, target_output):
-            n = int((row_out != 0).sum())
-            assert row_in[0] == 2 and row_out[n - 1] == 3  # bos in, eos out
-            np.testing.assert_array_equal(row_in[1:n], row_out[: n - 1])
-        seen.append(len(source))
-    assert sum(seen) == len(examples)
+    # Example k is source [10 + k] * n + eos and target [10 + k] * m, so every row says which example it holds.
+    sizes = [(3, 2), (10, 12), (4, 4), (11, 9), (2, 3)]
+    examples = [([10 + k] * n + [3], [10 + k] * m) for k, (n, m) in enumerate(sizes)]
+    batches = Batches(examples, batch_tokens=16, seed=0, shuffle=True)
+    shapes = set()
+    for _epoch in range(3):
+        seen = []
+        for i in range(len(batches)):
+            (source, target_input), target_output = batches[i]
+            assert source.shape[1] % 8 == 0 and source.shape == target_input.shape == target_output.shape
+            assert source.size <= 16 or len(source) == 1
+            shapes.add(source.shape)
+            for row_source, row_in, row_out in zip(source, target_input, target_output):
+                if not row_source.any():
+                    assert not row_in.any() and not row_out.any(), "a filler row is all padding"
+                    continue
+                k = int(row_source[0]) - 10
+                n, m = sizes[k]
+                assert max(n + 1, m + 1) <= source.shape[1] < max(n + 1, m + 1) + 8
+                np.testing.assert_array_equal(row_out[: m + 1], [10 + k] * m + [3])  # reference + eos
+                np.testing.assert_array_equal(row_in[: m + 1], [2] + [10 + k] * m)  # bos + reference
+                seen.append(k)
+        assert sorted(seen) == list(range(len(examples)))
+        batches.on_epoch_end()
+    # One batch shape per padded length, in every epoch: (2 rows of 8) and (1 row of 16).
+    assert shapes == {(2, 8), (1, 16)}
 
 
 def test_a_tiny_model_learns_a_small_real_set():
