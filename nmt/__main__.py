@@ -1,4 +1,4 @@
-"""Command line: ``python -m nmt translate ...`` and ``python -m nmt evaluate ...``."""
+"""Command line: ``python -m nmt translate | evaluate | align | align-eval ...``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import time
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m nmt", description="Translate with or evaluate a checkpoint.")
+    parser = argparse.ArgumentParser(
+        prog="python -m nmt", description="Translate with, evaluate, or align with a checkpoint."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     translate = commands.add_parser("translate", help="translate TEXT arguments, or standard input line by line")
@@ -25,6 +27,32 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--ref-file", help="reference translations, line-aligned with --src-file")
     evaluate.add_argument("--beam", type=int, default=None, help="beam size (1 = greedy; default: the checkpoint's)")
     evaluate.add_argument("--limit", type=int, default=None, help="score only the first N pairs")
+
+    from nmt.alignment import DEFAULT_METHOD, METHODS
+
+    align = commands.add_parser(
+        "align",
+        help="word alignments of given translations from attention (forced decoding), one Pharaoh line a pair",
+        description="Prints one line of links i-j per pair: source word i, target word j, 0-based, over the "
+        "whitespace tokens of the given lines.",
+    )
+    align.add_argument("--checkpoint", required=True, help="checkpoint folder")
+    inputs = align.add_mutually_exclusive_group(required=True)
+    inputs.add_argument("--src-file", help="source sentences, one a line (with --ref-file)")
+    inputs.add_argument("--input", help="lines of 'source ||| target' (the fast_align / awesome-align form)")
+    align.add_argument("--ref-file", help="their translations, line-aligned with --src-file")
+    align.add_argument(
+        "--method", choices=sorted(METHODS), default=DEFAULT_METHOD, help=f"link extraction (default: {DEFAULT_METHOD})"
+    )
+
+    align_eval = commands.add_parser(
+        "align-eval", help="alignment error rate, precision and recall of attention against human alignments"
+    )
+    align_eval.add_argument("--checkpoint", required=True, help="checkpoint folder")
+    align_eval.add_argument("--gold", required=True, help="folder with X.<source>, X.<target>, X.talp")
+    align_eval.add_argument(
+        "--eflomal-data", help="also align with eflomal, trained on this corpus (any form train.py reads) + the gold"
+    )
     return parser
 
 
@@ -40,12 +68,57 @@ def _read_pairs(args, config):
     return pairs[: args.limit] if args.limit else pairs
 
 
+def _read_word_pairs(args) -> list[tuple[list[str], list[str]]]:
+    if args.input:
+        lines = open(args.input, encoding="utf-8").read().splitlines()
+        halves = [line.split(" ||| ") for line in lines]
+        bad = next((n for n, h in enumerate(halves, 1) if len(h) != 2), None)
+        if bad:
+            raise ValueError(f"{args.input}:{bad}: expected 'source ||| target'")
+    else:
+        sources = open(args.src_file, encoding="utf-8").read().splitlines()
+        targets = open(args.ref_file, encoding="utf-8").read().splitlines()
+        if len(sources) != len(targets):
+            raise ValueError(f"{args.src_file} has {len(sources)} lines but {args.ref_file} has {len(targets)}")
+        halves = list(zip(sources, targets))
+    return [(source.split(), target.split()) for source, target in halves]
+
+
+def _align(args, translator) -> int:
+    from nmt.alignment import METHODS, attention_by_word, pharaoh
+
+    for attention in attention_by_word(translator, _read_word_pairs(args)):
+        print(pharaoh(METHODS[args.method](attention)))
+    return 0
+
+
+def _align_eval(args, translator) -> int:
+    from nmt.alignment import METHODS, attention_by_word, diagonal, eflomal_links, error_rate, read_gold, tokenize
+    from nmt.data import ReadReport, read_corpus
+
+    config = translator.config
+    gold = read_gold(args.gold, config.source_lang, config.target_lang)
+    attention = attention_by_word(translator, [(g.source, g.target) for g in gold])
+    rows = {f"attention, {name}": error_rate([method(a) for a in attention], gold) for name, method in METHODS.items()}
+    rows["diagonal"] = error_rate([diagonal(len(g.source), len(g.target)) for g in gold], gold)
+    if args.eflomal_data:
+        pairs = read_corpus(args.eflomal_data, config.source_lang, config.target_lang, config.max_chars, ReadReport())
+        sources = [g.source for g in gold] + [tokenize(s, config.source_lang) for s, _ in pairs]
+        targets = [g.target for g in gold] + [tokenize(t, config.target_lang) for _, t in pairs]
+        rows[f"eflomal (gold + {len(pairs)} pairs)"] = error_rate(eflomal_links(sources, targets)[: len(gold)], gold)
+    print(f"{'method':<40} {'AER':>6} {'P':>6} {'R':>6}")
+    for name, row in rows.items():
+        print(f"{name:<40} {row['aer']:>6.3f} {row['precision']:>6.3f} {row['recall']:>6.3f}")
+    print(json.dumps({"pairs": len(gold), "gold": str(args.gold), "checkpoint": str(args.checkpoint), **rows}))
+    return 0
+
+
 def main(argv=None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command == "evaluate" and args.src_file and not args.ref_file:
+    if args.command in ("evaluate", "align") and args.src_file and not args.ref_file:
         parser.error("--src-file needs --ref-file")
-    if args.beam is not None and not 1 <= args.beam <= 64:
+    if getattr(args, "beam", None) is not None and not 1 <= args.beam <= 64:
         parser.error(f"--beam must be between 1 and 64, got {args.beam}")
 
     from nmt.checkpoint import CheckpointError
@@ -63,6 +136,12 @@ def main(argv=None) -> int:
         for line in translator.translate_texts(texts, args.beam):
             print(line)
         return 0
+    if args.command in ("align", "align-eval"):
+        try:
+            return _align(args, translator) if args.command == "align" else _align_eval(args, translator)
+        except (OSError, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
 
     from nmt.metrics import corpus_scores
 

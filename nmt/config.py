@@ -46,6 +46,9 @@ class Config:
     batch_tokens: int = 4096
     learning_rate: float = 0.002
     label_smoothing: float = 0.1
+    # Weight of the guided-alignment loss (Chen et al. 2016): how strongly the alignment weights are
+    # pulled towards eflomal's word alignments of the training data; 0 leaves attention to learn alone.
+    guided_alignment: float = 0.0
     patience: int = 3
     max_minutes: float = 0.0
     # Decoding defaults (used for the test-split score and by the app).
@@ -79,6 +82,8 @@ class Config:
             raise ValueError(f"freeze_transferred_epochs must be at least 0, got {self.freeze_transferred_epochs}")
         if self.freeze_transferred_epochs and not self.init_from:
             raise ValueError("freeze_transferred_epochs needs init_from: without a parent nothing is transferred")
+        if self.guided_alignment < 0:
+            raise ValueError(f"guided_alignment must be at least 0, got {self.guided_alignment}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 

@@ -152,19 +152,22 @@ class Split:
 
 
 def split_by_english(pairs, english_side: int, valid_size: int, test_size: int, seed: int) -> Split:
-    """Splits pairs so that all pairs sharing an English sentence fall on one side.
+    """Splits pairs so that all pairs sharing an English sentence fall on one side, and the held-out
+    sets hold one pair per English sentence.
 
-    Groups are shuffled with ``seed`` and dealt to test, then validation, until each has at least its
-    size in pairs; everything else trains. Near-copies (one English sentence, several translations)
-    therefore never leak from training into the held-out sets.
+    Groups (pairs with one English sentence, :func:`english_group`) are shuffled with ``seed`` and
+    dealt one each to test, then validation, until each holds its size; everything else trains. A
+    held-out group contributes one of its pairs, chosen with the same seed, and the rest of it is
+    not used: near-copies neither leak from training into the held-out sets nor count several times
+    in a score.
     """
     groups: dict[str, list] = {}
     for pair in pairs:
         groups.setdefault(english_group(pair, english_side), []).append(pair)
     keys = sorted(groups)
-    random.Random(seed).shuffle(keys)
-    test, valid, train = [], [], []
-    for key in keys:
-        bucket = test if len(test) < test_size else valid if len(valid) < valid_size else train
-        bucket.extend(groups[key])
+    rng = random.Random(seed)
+    rng.shuffle(keys)
+    test = [rng.choice(groups[key]) for key in keys[:test_size]]
+    valid = [rng.choice(groups[key]) for key in keys[test_size : test_size + valid_size]]
+    train = [pair for key in keys[test_size + valid_size :] for pair in groups[key]]
     return Split(train=train, valid=valid, test=test)

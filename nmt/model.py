@@ -193,10 +193,11 @@ class Seq2Seq(keras.Model):
         """Weights are created by :meth:`build_weights` (or the first call), not from shapes."""
 
     def call(self, inputs, training=False):
-        """(source_ids (B, S), target_input_ids (B, T)) → logits (B, T, V)."""
+        """(source_ids (B, S), target_input_ids (B, T)) → logits (B, T, V), and with guided alignment
+        also the alignment weights (B, T, S), which its loss needs."""
         source_ids, target_input_ids = inputs
-        logits, _ = self.decode(target_input_ids, self.encode(source_ids, training=training), training=training)
-        return logits
+        logits, alignment = self.decode(target_input_ids, self.encode(source_ids, training=training), training=training)
+        return (logits, alignment) if self.config.guided_alignment else logits
 
     def build_weights(self) -> None:
         """Creates every weight by running one tiny batch, so weights can be loaded or copied by name.
@@ -258,3 +259,17 @@ def masked_loss(label_smoothing: float):
         return ops.sum(per_token * mask) / ops.maximum(ops.sum(mask), 1.0)
 
     return loss
+
+
+def guided_alignment_loss(target_alignment, alignment):
+    """KL(target ‖ alignment weights), averaged over the target steps that have a target alignment.
+
+    target_alignment (B, T, S): per step a distribution over the source positions it should attend
+    to, or all zeros where there is none (no link, padding); alignment (B, T, S): the model's. Zero
+    exactly when the model attends as the target says.
+    """
+    target_alignment = ops.cast(target_alignment, alignment.dtype)
+    supervised = ops.cast(ops.sum(target_alignment, -1) > 0, alignment.dtype)
+    log_ratio = ops.log(ops.maximum(target_alignment, 1e-9)) - ops.log(ops.maximum(alignment, 1e-9))
+    divergence = ops.sum(target_alignment * log_ratio, -1)
+    return ops.sum(divergence * supervised) / ops.maximum(ops.sum(supervised), 1.0)

@@ -68,6 +68,12 @@ class Tokenizer:
         """Piece ids of the normalised text, without bos/eos."""
         return self._sp.encode(normalize(text))
 
+    def encode_with_offsets(self, normalised_text: str) -> tuple[list[int], list[tuple[int, int]]]:
+        """Piece ids of already-normalised text and each piece's span in it, as UTF-8 byte offsets
+        (begin, end); a byte-fallback character's first byte pieces have empty spans at its start."""
+        pieces = self._sp.encode(normalised_text, out_type="proto").pieces
+        return [p.id for p in pieces], [(p.begin, p.end) for p in pieces]
+
     def decode(self, ids) -> str:
         return self._sp.decode([int(i) for i in ids if int(i) > EOS_ID])
 

@@ -22,10 +22,11 @@ import keras
 import numpy as np
 
 from nmt import checkpoint as ckpt
+from nmt.alignment import guide_alignments, piece_links
 from nmt.config import Config
 from nmt.data import ReadReport, Split, english_group, read_corpus, split_by_english
 from nmt.metrics import corpus_scores
-from nmt.model import masked_loss
+from nmt.model import guided_alignment_loss, masked_loss
 from nmt.tokenizer import BOS_ID, EOS_ID, Tokenizer
 from nmt.translator import Translator
 
@@ -74,15 +75,25 @@ def read_split(config: Config) -> tuple[Split, dict]:
     return split, reports
 
 
-def encode_pairs(pairs, source_tokenizer: Tokenizer, target_tokenizer: Tokenizer, max_pieces: int):
-    """(source ids + eos, target ids) for pairs within `max_pieces`; also returns how many were too long."""
+def encode_pairs(
+    pairs, source_tokenizer: Tokenizer, target_tokenizer: Tokenizer, max_pieces: int, guides=None, langs=("fr", "en")
+):
+    """(source ids + eos, target ids) for pairs within `max_pieces`; also returns how many were too long.
+
+    With `guides` (one word alignment per pair of the `langs` languages, from
+    :func:`nmt.alignment.guide_alignments`) each example also carries its (target piece, source
+    piece) links, for guided alignment.
+    """
     examples, too_long = [], 0
-    for source, target in pairs:
+    for n, (source, target) in enumerate(pairs):
         source_ids, target_ids = source_tokenizer.encode(source), target_tokenizer.encode(target)
         if len(source_ids) > max_pieces or len(target_ids) > max_pieces:
             too_long += 1
             continue
-        examples.append((source_ids + [EOS_ID], target_ids))
+        example = (source_ids + [EOS_ID], target_ids)
+        if guides is not None:
+            example += (piece_links((source_tokenizer, target_tokenizer), (source, target), langs, guides[n]),)
+        examples.append(example)
     return examples, too_long
 
 
@@ -91,21 +102,30 @@ def _padded_length(length: int) -> int:
     return 8 * math.ceil(length / 8)
 
 
-def teacher_forcing_arrays(examples, length: int, rows: int | None = None):
+def teacher_forcing_arrays(examples, length: int, rows: int | None = None, guided: bool = False):
     """(source ids, target ids) pairs → ((source (B, L), target input (B, L)), target output (B, L)), 0-padded.
 
     Target input is bos + reference and target output is reference + eos: teacher forcing. B is
     `rows` (default: one per example); rows past the examples stay all padding, which the loss ignores.
+    With `guided`, the target is (target output, target alignment (B, L, L)): each target piece's
+    linked source pieces, uniformly (all zeros for a piece without links, and for examples without).
     """
     rows = len(examples) if rows is None else rows
     source = np.zeros((rows, length), np.int32)
     target_input = np.zeros((rows, length), np.int32)
     target_output = np.zeros((rows, length), np.int32)
-    for r, (s, t) in enumerate(examples):
+    for r, (s, t, *_) in enumerate(examples):
         source[r, : len(s)] = s
         target_input[r, : len(t) + 1] = [BOS_ID] + t
         target_output[r, : len(t) + 1] = t + [EOS_ID]
-    return (source, target_input), target_output
+    if not guided:
+        return (source, target_input), target_output
+    alignment = np.zeros((rows, length, length), np.float32)
+    for r, example in enumerate(examples):
+        for t, s in example[2] if len(example) > 2 else ():
+            alignment[r, t, s] = 1.0
+    totals = alignment.sum(-1, keepdims=True)
+    return (source, target_input), (target_output, np.divide(alignment, totals, where=totals > 0, out=alignment))
 
 
 class Batches(keras.utils.PyDataset):
@@ -118,12 +138,12 @@ class Batches(keras.utils.PyDataset):
     shapes in every epoch (JAX compiles once per shape).
     """
 
-    def __init__(self, examples, batch_tokens: int, seed: int, shuffle: bool):
+    def __init__(self, examples, batch_tokens: int, seed: int, shuffle: bool, guided: bool = False):
         super().__init__()
-        self.examples, self.shuffle = examples, shuffle
+        self.examples, self.shuffle, self.guided = examples, shuffle, guided
         self.rng = random.Random(seed)
         groups: dict[int, list[int]] = {}
-        for i, (source, target) in enumerate(examples):
+        for i, (source, target, *_) in enumerate(examples):
             groups.setdefault(_padded_length(max(len(source), len(target) + 1)), []).append(i)
         self.groups = dict(sorted(groups.items()))
         # A small group is one batch of its own size, not one padded out to batch_tokens.
@@ -151,7 +171,7 @@ class Batches(keras.utils.PyDataset):
 
     def __getitem__(self, index):
         length, batch = self.batches[index]
-        return teacher_forcing_arrays([self.examples[i] for i in batch], length, self.rows[length])
+        return teacher_forcing_arrays([self.examples[i] for i in batch], length, self.rows[length], self.guided)
 
     def on_epoch_end(self):
         if self.shuffle:
@@ -159,7 +179,7 @@ class Batches(keras.utils.PyDataset):
 
     @property
     def target_tokens(self) -> int:
-        return sum(len(t) + 1 for _, t in self.examples)
+        return sum(len(example[1]) + 1 for example in self.examples)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -342,11 +362,18 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
         tokenizers = (source_tokenizer, target_tokenizer)
     log(f"vocabularies: {tokenizers[0].vocab_size} source pieces, {tokenizers[1].vocab_size} target pieces")
 
-    train_examples, too_long = encode_pairs(split.train, *tokenizers, config.max_pieces)
+    guides, langs = None, (config.source_lang, config.target_lang)
+    if config.guided_alignment:
+        cache = output.with_name(output.name + ".guide-links")
+        log(f"guided alignment: eflomal's alignments of the training pairs (computed once, kept in {cache})")
+        guides = guide_alignments(split.train, langs, cache)
+    train_examples, too_long = encode_pairs(split.train, *tokenizers, config.max_pieces, guides, langs)
     valid_examples, _ = encode_pairs(split.valid, *tokenizers, config.max_pieces)
     log(f"{len(train_examples)} training pairs ({too_long} skipped: over {config.max_pieces} pieces)")
-    train_batches = Batches(train_examples, config.batch_tokens, config.seed, shuffle=True)
-    valid_batches = Batches(valid_examples, config.batch_tokens, config.seed, shuffle=False)
+    # Validation examples carry no alignment, so the validation loss is the translation loss alone.
+    guided = bool(config.guided_alignment)
+    train_batches = Batches(train_examples, config.batch_tokens, config.seed, shuffle=True, guided=guided)
+    valid_batches = Batches(valid_examples, config.batch_tokens, config.seed, shuffle=False, guided=guided)
 
     model = ckpt.build_model(config, *tokenizers)
     resuming = resume and state_dir.is_dir()
@@ -383,7 +410,14 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
         if resuming and not (frozen_until and epoch == frozen_until):
             _restore_optimizer(state_dir, model, optimizer)
         resuming = False
-        model.compile(optimizer=optimizer, loss=masked_loss(config.label_smoothing))
+        if guided:
+            model.compile(
+                optimizer=optimizer,
+                loss=[masked_loss(config.label_smoothing), guided_alignment_loss],
+                loss_weights=[1.0, config.guided_alignment],
+            )
+        else:
+            model.compile(optimizer=optimizer, loss=masked_loss(config.label_smoothing))
         model.fit(
             train_batches,
             validation_data=valid_batches,
@@ -438,22 +472,40 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
     return output
 
 
+LONG_SENTENCE_WORDS = 8  # references of at least this many words are also scored on their own
+
+
 def score_test_split(translator: Translator, test_pairs, beam_size: int) -> dict:
-    """Corpus BLEU and chrF on the test split, greedy and with the default beam."""
+    """Corpus BLEU and chrF on the test split, greedy and with the default beam, on the whole split
+    and on its pairs whose reference has at least LONG_SENTENCE_WORDS words.
+
+    Every pair is scored; ``longer_than_training`` counts the sources beyond ``max_pieces``, the
+    longest that training used (the translator reads up to twice that many).
+    """
     sources, references = [s for s, _ in test_pairs], [t for _, t in test_pairs]
-    scores = {"sentences": len(test_pairs)}
+    long = [i for i, reference in enumerate(references) if len(reference.split()) >= LONG_SENTENCE_WORDS]
+    max_pieces = translator.config.max_pieces
+    scores = {
+        "sentences": len(test_pairs),
+        "long_sentences": len(long),
+        "longer_than_training": sum(len(translator.source_tokenizer.encode(s)) > max_pieces for s in sources),
+    }
     for name, beam in (("greedy", 1), (f"beam{beam_size}", beam_size)):
         started = time.time()
         hypotheses = translator.translate_texts(sources, beam)
+        seconds = round(time.time() - started, 1)
         result = corpus_scores(hypotheses, references)
-        scores[name] = {
-            "bleu": round(result.bleu, 2),
-            "chrf": round(result.chrf, 2),
-            "seconds": round(time.time() - started, 1),
-        }
-        log(f"test {name}: BLEU {result.bleu:.2f}, chrF {result.chrf:.2f} on {len(test_pairs)} sentences")
+        scores[name] = {"bleu": round(result.bleu, 2), "chrf": round(result.chrf, 2), "seconds": seconds, "long": None}
+        message = f"test {name}: BLEU {result.bleu:.2f}, chrF {result.chrf:.2f} on {len(test_pairs)} sentences"
+        if long:
+            on_long = corpus_scores([hypotheses[i] for i in long], [references[i] for i in long])
+            scores[name]["long"] = {"bleu": round(on_long.bleu, 2), "chrf": round(on_long.chrf, 2)}
+            message += f"; BLEU {on_long.bleu:.2f} on the {len(long)} of {LONG_SENTENCE_WORDS}+ words"
+        log(message)
         scores["bleu_signature"], scores["chrf_signature"] = result.bleu_signature, result.chrf_signature
-    scores["bleu"], scores["chrf"] = scores[f"beam{beam_size}"]["bleu"], scores[f"beam{beam_size}"]["chrf"]
+    best = scores[f"beam{beam_size}"]
+    scores["bleu"], scores["chrf"] = best["bleu"], best["chrf"]
+    scores["long_bleu"] = best["long"]["bleu"] if long else None
     return scores
 
 
@@ -478,7 +530,8 @@ Translates {config.source_lang} → {config.target_lang}. Trained with `{trainin
 | test BLEU (beam {config.beam_size}) | {test["bleu"]} |
 | test chrF (beam {config.beam_size}) | {test["chrf"]} |
 | test BLEU (greedy) | {test["greedy"]["bleu"]} |
-| test sentences | {test["sentences"]} |
+| test BLEU (beam {config.beam_size}), references of {LONG_SENTENCE_WORDS}+ words | {test.get("long_bleu", "–")} |
+| test sentences (of {LONG_SENTENCE_WORDS}+ words) | {test["sentences"]} ({test.get("long_sentences", "–")}) |
 | data | {", ".join(metrics["data"]["corpora"])} |
 | split (train / valid / test) | {split["train"]} / {split["valid"]} / {split["test"]} |
 | epochs (best) | {training["epochs"]} ({training["best_epoch"]}) |
@@ -488,7 +541,8 @@ Translates {config.source_lang} → {config.target_lang}. Trained with `{trainin
 
 Model: {config.layers}-layer {"bidirectional " if config.bidirectional else ""}LSTM encoder, {config.layers}-layer LSTM
 decoder, {config.units} units, `{config.score}` attention score, input feeding {feeding},
-dropout {config.dropout}, label smoothing {config.label_smoothing}. Weights are stored in float16.
+dropout {config.dropout}, label smoothing {config.label_smoothing}, guided alignment weight
+{config.guided_alignment}. Weights are stored in float16.
 
 Scores: sacrebleu `{test["bleu_signature"]}` / `{test["chrf_signature"]}`.
 The test split shares no English sentence with training. The sources and licences of the corpora listed

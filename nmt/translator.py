@@ -24,8 +24,11 @@ def use_decoding_threads() -> None:
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
-        tf.config.threading.set_intra_op_parallelism_threads(1)
-        tf.config.threading.set_inter_op_parallelism_threads(os.cpu_count() or 1)
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(1)
+            tf.config.threading.set_inter_op_parallelism_threads(os.cpu_count() or 1)
+        except RuntimeError:  # TensorFlow already ran in this process (a test, a notebook): keep its threads
+            pass
 
 
 @dataclasses.dataclass
@@ -51,9 +54,14 @@ class Translator:
     def load(cls, directory) -> Translator:
         return cls(load_checkpoint(directory))
 
+    @property
+    def max_source_pieces(self) -> int:
+        """The longest input read: twice the longest training pair, which attention still spans."""
+        return self.config.max_pieces * 2
+
     def source_ids(self, text: str) -> list[int]:
-        """The encoder input: the normalised text's pieces, then eos, cut to the trained length limit."""
-        return self.source_tokenizer.encode(text)[: self.config.max_pieces * 2] + [EOS_ID]
+        """The encoder input: the normalised text's pieces, cut to :attr:`max_source_pieces`, then eos."""
+        return self.source_tokenizer.encode(text)[: self.max_source_pieces] + [EOS_ID]
 
     def text(self, hypothesis: Hypothesis) -> str:
         return self.target_tokenizer.decode(hypothesis.token_ids)

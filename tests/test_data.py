@@ -93,14 +93,18 @@ def test_missing_corpus_names_the_file(tmp_path):
         read_corpus(str(tmp_path / "nope.txt"), "fr", "en", 300, ReadReport())
 
 
-def test_split_keeps_each_english_sentence_on_one_side_and_is_seeded():
+def test_split_keeps_each_english_sentence_on_one_side_holds_out_one_pair_each_and_is_seeded():
     pairs = read_tatoeba(FRA, "fr", 300, ReadReport())[:20000]
     split = split_by_english(pairs, english_side=1, valid_size=500, test_size=1000, seed=7)
-    assert len(split.train) + len(split.valid) + len(split.test) == len(pairs)
-    assert len(split.test) >= 1000 and len(split.valid) >= 500
+    assert len(split.test) == 1000 and len(split.valid) == 500
 
     def english(part):
         return {t.casefold().rstrip(".!?") for _, t in part}
+
+    # One pair per English sentence held out; every pair of the other sentences trains.
+    assert len(english(split.test)) == 1000 and len(english(split.valid)) == 500
+    trained = english(split.train)
+    assert len(split.train) == sum(1 for pair in pairs if english([pair]) <= trained)
 
     assert not english(split.train) & english(split.test)
     assert not english(split.train) & english(split.valid)

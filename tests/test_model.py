@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from nmt.config import Config
-from nmt.model import Seq2Seq, masked_loss
+from nmt.model import Seq2Seq, guided_alignment_loss, masked_loss
 from nmt.tokenizer import BOS_ID, EOS_ID
 from nmt.training import Batches
 
@@ -73,6 +73,19 @@ def test_masked_loss_ignores_padding_and_applies_label_smoothing():
     assert float(masked_loss(0.0)(targets, logits)) == pytest.approx(-np.log(0.1), rel=1e-5)
     smoothed = 0.9 * -np.log(0.1) + 0.1 * -np.mean(np.log([0.7, 0.1, 0.1, 0.1]))
     assert float(masked_loss(0.1)(targets, logits)) == pytest.approx(smoothed, rel=1e-5)
+
+
+def test_guided_alignment_loss_is_zero_at_the_target_and_grows_away_from_it():
+    target = np.array([[[1.0, 0.0, 0.0], [0.0, 0.5, 0.5], [0.0, 0.0, 0.0]]], np.float32)  # step 3: no link
+    flat = np.full((1, 3, 3), 1 / 3, np.float32)
+    assert float(guided_alignment_loss(target, np.where(target.sum(-1, keepdims=True) > 0, target, flat))) == 0.0
+    near = np.array([[[0.8, 0.1, 0.1], [0.1, 0.45, 0.45], [1.0, 0.0, 0.0]]], np.float32)
+    far = np.array([[[0.1, 0.8, 0.1], [0.9, 0.05, 0.05], [1.0, 0.0, 0.0]]], np.float32)
+    assert 0 < float(guided_alignment_loss(target, near)) < float(guided_alignment_loss(target, far))
+    # Steps without a target alignment do not count, whatever the model does there.
+    assert float(guided_alignment_loss(target, far)) == pytest.approx(
+        float(guided_alignment_loss(target, np.concatenate([far[:, :2], flat[:, 2:]], 1))), rel=1e-6
+    )
 
 
 def test_reversal_task_learns_an_anti_diagonal_attention():
