@@ -17,14 +17,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
 
 
-def checkpoint_specs(named) -> list[str]:
-    if named:
-        return named
-    if os.environ.get("NMT_CHECKPOINTS"):
-        return [s.strip() for s in os.environ["NMT_CHECKPOINTS"].split(",") if s.strip()]
-    return sorted(str(p) for p in CHECKPOINTS.iterdir() if p.is_dir() and not p.name.startswith("."))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", action="append", help="checkpoint folder or hf:OWNER/REPO[@REVISION]")
@@ -32,11 +24,12 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
-    from nmt.interface import build, load_pairs
+    from nmt.interface import build, checkpoint_specs, load_pairs
     from nmt.translator import use_decoding_threads
 
     use_decoding_threads()
-    pairs, failures, examples = load_pairs(checkpoint_specs(args.checkpoint))
+    specs = checkpoint_specs(args.checkpoint, os.environ.get("NMT_CHECKPOINTS", ""), CHECKPOINTS)
+    pairs, failures, examples = load_pairs(specs)
     if not pairs:
         raise SystemExit("error: no checkpoint could be loaded:\n" + "\n".join(failures.values()))
     demo = build(pairs, failures, examples)

@@ -19,8 +19,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def run_load(url: str, sentences, pair: str, clients: int, beam_size: int, timeout_s: float = 300) -> dict:
-    """Sends every sentence once through /analyze from `clients` threads; returns latency figures."""
+def send_all(url: str, requests, clients: int, timeout_s: float = 300, between=None):
+    """Sends each (text, pair, beam size) request once through /analyze from `clients` threads;
+    returns (seconds, error or None) per request, in order, and the wall time. `between(done)` is
+    called after each answer, from the thread that got it."""
     from gradio_client import Client
 
     # Each client, like a user at a browser, has one request in flight at a time: a worker takes an idle
@@ -29,24 +31,32 @@ def run_load(url: str, sentences, pair: str, clients: int, beam_size: int, timeo
     for _ in range(clients):
         idle_clients.put(Client(url, verbose=False))
     deadline = time.perf_counter() + timeout_s
+    done = iter(range(1, len(requests) + 1))
 
-    def one(index):
+    def one(request):
         if time.perf_counter() > deadline:
             return None, "skipped: past the time limit"
         client = idle_clients.get()
         started = time.perf_counter()
         try:
-            client.predict(sentences[index], pair, "", beam_size, api_name="/analyze")
+            client.predict(*request[:2], "", request[2], api_name="/analyze")
             return time.perf_counter() - started, None
         except Exception as error:  # every failure is counted and reported, none is hidden
             return time.perf_counter() - started, f"{type(error).__name__}: {error}"
         finally:
             idle_clients.put(client)
+            if between:
+                between(next(done))
 
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
-        outcomes = list(pool.map(one, range(len(sentences))))
-    wall = time.perf_counter() - started
+        outcomes = list(pool.map(one, requests))
+    return outcomes, time.perf_counter() - started
+
+
+def run_load(url: str, sentences, pair: str, clients: int, beam_size: int, timeout_s: float = 300) -> dict:
+    """Sends every sentence once through /analyze from `clients` threads; returns latency figures."""
+    outcomes, wall = send_all(url, [(s, pair, beam_size) for s in sentences], clients, timeout_s)
     latencies = sorted(1000 * t for t, error in outcomes if error is None)
     errors = [error for _, error in outcomes if error is not None]
     return {

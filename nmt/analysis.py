@@ -10,6 +10,8 @@ import re
 
 import numpy as np
 
+from nmt.alignment import DEFAULT_METHOD, METHODS, WordAttention
+from nmt.alignment import pharaoh as links_to_pharaoh
 from nmt.data import normalize
 from nmt.metrics import sentence_scores
 from nmt.tokenizer import EOS_ID
@@ -21,8 +23,16 @@ MAX_BEAM = 10
 MAX_OUTPUT_PIECES = 200
 WORD_START = "▁"  # SentencePiece marks the first piece of a word with it
 
-# A sentence ends at . ! ? (and their full-width forms) followed by space, or at a line break.
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|\n+")
+# A sentence ends at a line break, or at . ! ? … (and full-width forms) and any closing quotes or
+# brackets, French-spaced or not («Viens ! » Puis), followed by space or directly by Hangul (Korean
+# is often typed without a space after the period).
+_SENTENCE_END = re.compile(r"\n+|(?P<end>[.!?。！？…]+(?:\s*[»”’\"')\]])*)(?:\s+|(?=[\uac00-\ud7a3]))")
+# A period after these (case-folded) is an abbreviation, not a sentence end: M. Dupont, Dr. Watson.
+ABBREVIATIONS = frozenset(
+    "m mm mme mmes mlle mlles dr drs pr me st ste mr mrs ms prof etc p ex cf vol no n° av apr j.-c "
+    "mgr sr jr vs fig éd".split()
+)
+_WORD_BEFORE = re.compile(r"(\S+)$")
 
 
 class InputError(ValueError):
@@ -30,7 +40,24 @@ class InputError(ValueError):
 
 
 def split_sentences(text: str) -> list[str]:
-    return [s for s in (normalize(part) for part in _SENTENCE_END.split(text)) if s]
+    """Normalised sentences of `text`, none empty (see _SENTENCE_END and ABBREVIATIONS)."""
+    parts, start = [], 0
+    for end in _SENTENCE_END.finditer(text):
+        if end["end"] == "." and _is_abbreviation(text[start : end.start()]):
+            continue
+        parts.append(text[start : end.start() + len(end["end"] or "")])
+        start = end.end()
+    parts.append(text[start:])
+    return [s for s in map(normalize, parts) if s]
+
+
+def _is_abbreviation(before: str) -> bool:
+    """Whether the text before a lone period ends in an abbreviation or an initial (J. K. Rowling)."""
+    word = _WORD_BEFORE.search(before)
+    if not word:
+        return False
+    word = word[1].lstrip("«“‘\"'(")
+    return word.casefold() in ABBREVIATIONS or (len(word) == 1 and word.isupper())
 
 
 def check_request(text, beam_size) -> tuple[list[str], int, str]:
@@ -66,10 +93,16 @@ def merge_pieces(source_tokens, target_tokens, attention):
     return _join(source_tokens, source_groups), _join(target_tokens, target_groups), merged
 
 
+SPECIAL_PIECES = ("<unk>", "<s>", "</s>")  # each is a word of its own
+_BYTE_PIECE = re.compile(r"<0x([0-9A-F]{2})>")
+
+
 def _word_groups(pieces) -> list[list[int]]:
+    """Piece indices per word: a word starts at a piece with the word mark, and special pieces stand
+    alone; byte-fallback pieces (``<0xC3>``) continue the word they are in."""
     groups: list[list[int]] = []
     for i, piece in enumerate(pieces):
-        if not groups or piece.startswith(WORD_START) or piece.startswith("<") or pieces[i - 1].startswith("<"):
+        if not groups or piece.startswith(WORD_START) or piece in SPECIAL_PIECES or pieces[i - 1] in SPECIAL_PIECES:
             groups.append([i])
         else:
             groups[-1].append(i)
@@ -77,7 +110,17 @@ def _word_groups(pieces) -> list[list[int]]:
 
 
 def _join(pieces, groups) -> list[str]:
-    return ["".join(pieces[i] for i in g).replace(WORD_START, "") or WORD_START for g in groups]
+    """Each group's text, byte-fallback pieces decoded to their characters."""
+    words = []
+    for group in groups:
+        text = "".join(pieces[i] for i in group).replace(WORD_START, "")
+        text = re.sub(
+            r"(?:<0x[0-9A-F]{2}>)+",
+            lambda m: bytes(int(b, 16) for b in _BYTE_PIECE.findall(m[0])).decode("utf-8", "replace"),
+            text,
+        )
+        words.append(text or WORD_START)
+    return words
 
 
 UNATTENDED, OVER_ATTENDED = 0.1, 1.5  # total attention a source piece received, summed over all steps
@@ -101,15 +144,15 @@ def entropy(attention) -> list[float]:
 
 
 def pharaoh(source_tokens, target_tokens, attention) -> str:
-    """Hard word alignments in Pharaoh format ``i-j`` (source word i, target word j, 0-based): each
-    target word is aligned to the source word with the most attention; end-of-sentence is left out."""
+    """Hard word alignments in Pharaoh format ``i-j`` (source word i, target word j, 0-based) by the
+    default extraction of ``python -m nmt align`` (:data:`nmt.alignment.METHODS`); the end-of-sentence
+    pieces are left out."""
     source_words, target_words, merged = merge_pieces(source_tokens, target_tokens, attention)
-    links = []
-    for j, word in enumerate(target_words):
-        i = int(np.argmax(merged[j]))
-        if word != "</s>" and source_words[i] != "</s>":
-            links.append(f"{i}-{j}")
-    return " ".join(links)
+    real_source = [i for i, word in enumerate(source_words) if word != "</s>"]
+    real_target = [j for j, word in enumerate(target_words) if word != "</s>"]
+    weights = merged[np.ix_(real_target, real_source)]
+    links = METHODS[DEFAULT_METHOD](WordAttention(weights, merged[real_target].sum(1) - weights.sum(1), None, None))
+    return links_to_pharaoh({(real_source[i], real_target[j]) for i, j in links})
 
 
 def _rounded(matrix) -> list:
@@ -163,19 +206,20 @@ def analyze(translator: Translator, text, reference: str = "", beam_size=1, max_
     sentences, beam_size, notice = check_request(text, beam_size)
     if max_length is not None and not 1 <= max_length <= MAX_OUTPUT_PIECES:
         raise InputError(f"The maximum output length must be from 1 to {MAX_OUTPUT_PIECES} pieces.")
+    notices = [notice] if notice else []
+    limit = translator.max_source_pieces
+    cut = [i + 1 for i, s in enumerate(sentences) if len(translator.source_tokenizer.encode(s)) > limit]
+    if cut:
+        which = ("sentence " if len(cut) == 1 else "sentences ") + ", ".join(map(str, cut))
+        notices.append(f"Only the first {limit} pieces of {which} were translated: the model reads at most {limit}.")
     reference = normalize(reference or "")
     references = _references_per_sentence(reference, len(sentences)) if reference else None
     if reference and references is None:
-        notice = " ".join(
-            filter(
-                None,
-                [
-                    notice,
-                    "The reference has a different number of sentences than the "
-                    "text, so it is scored as a whole and not shown per sentence.",
-                ],
-            )
+        notices.append(
+            "The reference has a different number of sentences than the "
+            "text, so it is scored as a whole and not shown per sentence."
         )
+    notice = " ".join(notices)
     translations = translator.translate(sentences, beam_size=beam_size, n_best=beam_size, max_length=max_length)
     segments = []
     for i, translation in enumerate(translations):

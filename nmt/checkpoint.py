@@ -180,11 +180,25 @@ def load_checkpoint(directory) -> Checkpoint:
             raise CheckpointError(f"{directory / name}: not a usable SentencePiece model ({error})") from None
     model = build_model(config, *tokenizers)
     read_weights(model, directory / WEIGHTS)
-    metrics_file = directory / METRICS
-    metrics = json.loads(metrics_file.read_text(encoding="utf-8")) if metrics_file.is_file() else {}
-    examples_file = directory / EXAMPLES
-    examples = json.loads(examples_file.read_text(encoding="utf-8")) if examples_file.is_file() else []
+    metrics = _optional_json(directory / METRICS, dict)
+    examples = _optional_json(directory / EXAMPLES, list)
     return Checkpoint(config, model, tokenizers[0], tokenizers[1], metrics, examples)
+
+
+def _optional_json(path: Path, kind: type):
+    """A JSON file the checkpoint may leave out (then an empty `kind`); unreadable, it is an error of
+    this checkpoint alone, not of the program that loads it."""
+    if not path.is_file():
+        return kind()
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"{path}: not valid JSON ({error})") from None
+    if not isinstance(value, kind):
+        raise CheckpointError(f"{path}: expected a JSON {'object' if kind is dict else 'array'}")
+    if kind is list and not all(isinstance(e, dict) and {"source", "reference"} <= set(e) for e in value):
+        raise CheckpointError(f"{path}: every example needs a source and a reference")
+    return value
 
 
 def resolve(spec: str) -> Path:

@@ -30,7 +30,6 @@ from nmt.plotting import attention_heatmap, source_bars
 from nmt.translator import Translator
 
 log = logging.getLogger("nmt.app")
-DOWNLOADS = Path(tempfile.gettempdir()) / "nmt-attention"
 
 DESCRIPTION = """# Luong attention, step by step
 Type a sentence, pick a language pair and press **Translate**. The heatmap shows the *alignment weights*
@@ -164,27 +163,67 @@ def _scores_markdown(result: dict) -> str:
     )
 
 
-def _download(result: dict) -> str:
-    DOWNLOADS.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        "w", suffix=".json", prefix="attention-", dir=DOWNLOADS, delete=False, encoding="utf-8"
-    ) as f:
-        json.dump(result, f, ensure_ascii=False, indent=1)
-    return f.name
+def failure_banner(failures: dict[str, str]) -> str:
+    """Markdown naming each pair that could not be loaded, and why, as literal text."""
+    return "  \n".join(
+        f"⚠️ {code_span(name)} could not be loaded: {code_span(reason)}" for name, reason in failures.items()
+    )
+
+
+def compare_views(pairs: dict[str, Translator], text, first: tuple, second: tuple, index, merged: bool):
+    """The Compare tab: sentence `index` of `text` under two (pair, beam size) decodings → two
+    heatmaps and a Markdown line each, after any notice and which sentence of how many it is."""
+    if (
+        pairs.get(first[0])
+        and pairs.get(second[0])
+        and pairs[first[0]].config.source_lang != pairs[second[0]].config.source_lang
+    ):
+        raise gr.Error(f"{first[0]} and {second[0]} do not translate from the same language.")
+    heatmaps, lines = [], []
+    for name, beam_size in (first, second):
+        result = _analyze(pairs, text, name, "", beam_size)
+        segments = result["segments"]
+        shown = min(index or 0, len(segments) - 1)
+        segment = segments[shown]
+        decoding = "greedy" if int(beam_size) == 1 else f"beam {int(beam_size)}"
+        heatmaps.append(_heatmap(segment["source_tokens"], segment, merged, f"{name}, {decoding}"))
+        lines.append(f"**{html.escape(name)}, {decoding}:** {html.escape(segment['translation'])}")
+    if len(segments) > 1:
+        lines.insert(0, f"Sentence {shown + 1} of {len(segments)} (choose another above).")
+    if result["notice"]:
+        lines.insert(0, html.escape(result["notice"]))
+    return heatmaps[0], heatmaps[1], "  \n".join(lines)
+
+
+class Downloads:
+    """The JSON downloads of one app: in a folder of its own that only this user can read (made by
+    ``mkdtemp``, so no other local user can create or read it first), keeping the newest `keep`."""
+
+    def __init__(self, keep: int = 32):
+        self.keep = keep
+        self.folder: Path | None = None
+
+    def write(self, result: dict) -> str:
+        if self.folder is None or not self.folder.is_dir():
+            self.folder = Path(tempfile.mkdtemp(prefix="nmt-attention-"))
+        with tempfile.NamedTemporaryFile(
+            "w", suffix=".json", prefix="attention-", dir=self.folder, delete=False, encoding="utf-8"
+        ) as f:
+            json.dump(result, f, ensure_ascii=False, indent=1)
+        for old in sorted(self.folder.iterdir(), key=lambda p: p.stat().st_mtime_ns)[: -self.keep]:
+            old.unlink(missing_ok=True)
+        return f.name
 
 
 def build(pairs: dict[str, Translator], failures: dict[str, str] | None = None, examples=()) -> gr.Blocks:
     """The app, its queue bounded. `failures` maps pairs that could not load to the reason, shown at the top."""
     names = list(pairs)
-    with gr.Blocks(title="Seq2seq attention explorer") as demo:
+    downloads = Downloads()
+    # Gradio copies each download into its own cache: those copies go after an hour.
+    with gr.Blocks(title="Seq2seq attention explorer", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(DESCRIPTION)
         if failures:
-            gr.Markdown(
-                "\n".join(
-                    f"⚠️ `{html.escape(name)}` could not be loaded: {html.escape(reason)}"
-                    for name, reason in failures.items()
-                )
-            )
+            gr.Markdown(failure_banner(failures))
         result_state = gr.State(None)
         with gr.Row():
             with gr.Column(scale=3):
@@ -286,7 +325,7 @@ def build(pairs: dict[str, Translator], failures: dict[str, str] | None = None, 
                 gr.Dropdown(choices=choices, value=choices[0]),
                 *_segment_views(result, 0, merged_value),
                 *_step_views(result, 0, 1, merged_value),
-                _download(result),
+                downloads.write(result),
             )
 
         translate.click(
@@ -319,29 +358,14 @@ def build(pairs: dict[str, Translator], failures: dict[str, str] | None = None, 
 
         nbest.input(show_hypothesis, [result_state, sentence, nbest, merged], nbest_heatmap, api_visibility="private")
 
-        def compare(text_value, first_pair, second_pair, first_beam, second_beam, merged_value):
-            if (
-                pairs.get(first_pair)
-                and pairs.get(second_pair)
-                and (pairs[first_pair].config.source_lang != pairs[second_pair].config.source_lang)
-            ):
-                raise gr.Error(f"{first_pair} and {second_pair} do not translate from the same language.")
-            views = []
-            for name, beam_value in ((first_pair, first_beam), (second_pair, second_beam)):
-                result = _analyze(pairs, text_value, name, "", beam_value)
-                segment = result["segments"][0]
-                decoding = "greedy" if int(beam_value) == 1 else f"beam {int(beam_value)}"
-                views.append(
-                    (
-                        _heatmap(segment["source_tokens"], segment, merged_value, f"{name}, {decoding}"),
-                        f"**{html.escape(name)}, {decoding}:** {html.escape(segment['translation'])}",
-                    )
-                )
-            return views[0][0], views[1][0], "  \n".join(v[1] for v in views)
+        def compare(text_value, first_pair, second_pair, first_beam, second_beam, index, merged_value):
+            return compare_views(
+                pairs, text_value, (first_pair, first_beam), (second_pair, second_beam), index, merged_value
+            )
 
         compare_button.click(
             compare,
-            [text, pair, compare_pair, beam, compare_beam, merged],
+            [text, pair, compare_pair, beam, compare_beam, sentence, merged],
             [compare_left, compare_right, compare_text],
             api_visibility="private",
         )
@@ -357,25 +381,46 @@ def build(pairs: dict[str, Translator], failures: dict[str, str] | None = None, 
     return demo
 
 
+def checkpoint_specs(named, environment: str, folder: Path) -> list[str]:
+    """What to serve: the `named` specs, else the comma-separated `environment` value, else every
+    finished checkpoint under `folder` (not hidden staging folders, not a run's ``*.training`` state)."""
+    if named:
+        return list(named)
+    if environment.strip():
+        return [s.strip() for s in environment.split(",") if s.strip()]
+    return sorted(
+        str(p)
+        for p in folder.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and not p.name.endswith(".training")
+    )
+
+
 def load_pairs(specs) -> tuple[dict[str, Translator], dict[str, str], list]:
     """Loads and warms up each checkpoint (a folder, or ``hf:OWNER/REPO[@REVISION]``).
 
-    A local folder is named by its folder name, a Hub checkpoint by the pair in its configuration.
-    Returns the pairs that loaded, the reasons of those that did not, and example rows (held-out
-    sentences with their references) from each checkpoint.
+    A local folder is named by its folder name, a Hub checkpoint by the pair in its configuration; a
+    name already taken gets its spec added, so no checkpoint hides another. Returns the pairs that
+    loaded, the reasons of those that did not (keyed by name, local paths left out: visitors read
+    them), and example rows (held-out sentences with their references) from each checkpoint.
     """
     from nmt.checkpoint import CheckpointError, resolve
 
     pairs, failures, examples = {}, {}, []
     for spec in specs:
+        hub = spec.startswith("hf:")
+        name = spec if hub else Path(spec).resolve().name
         try:
             path = resolve(spec)
             translator = Translator.load(path)
         except CheckpointError as error:
-            failures[spec] = str(error)
             log.error("not serving %s: %s", spec, error)
+            failures[name] = str(error) if hub else str(error).replace(str(Path(spec)), name)
             continue
-        name = translator.config.pair if spec.startswith("hf:") else path.name
+        if hub:
+            name = translator.config.pair
+        if name in pairs:
+            log.warning("%s: %s is already served by another checkpoint; this one is %s (%s)", spec, name, name, spec)
+            name = f"{name} ({spec})"
         for beam_size in (1, 2):  # traces both compiled searches once, before the first user waits
             translator.translate(["warm up"], beam_size=beam_size)
         pairs[name] = translator

@@ -106,3 +106,30 @@ def test_reference_with_another_sentence_count_is_scored_whole(translator):
     result = analyze(translator, "Je suis content. Il fait froid.", "I'm happy and it's cold.", 1)
     assert result["bleu"] is not None and "scored as a whole" in result["notice"]
     assert all("reference" not in s for s in result["segments"])
+
+
+@pytest.mark.parametrize(
+    "text, sentences",
+    [
+        ("« Viens ! » Puis il est parti.", ["« Viens ! »", "Puis il est parti."]),
+        ("«Viens!» Puis il est parti.", ["«Viens!»", "Puis il est parti."]),
+        ('Il a dit "Non." Puis rien.', ['Il a dit "Non."', "Puis rien."]),
+        ("M. Dupont est là. Mme Curie aussi.", ["M. Dupont est là.", "Mme Curie aussi."]),
+        ("J. K. Rowling écrit. Il y a. Bon.", ["J. K. Rowling écrit.", "Il y a.", "Bon."]),
+        ("Attends… Non, rien.", ["Attends...", "Non, rien."]),
+        ("안녕하세요.반갑습니다!저는 톰이에요.", ["안녕하세요.", "반갑습니다!", "저는 톰이에요."]),
+        ("Le prix est 3.50 euros. Merci.", ["Le prix est 3.50 euros.", "Merci."]),
+    ],
+)
+def test_split_sentences_knows_quotes_abbreviations_ellipses_and_unspaced_korean(text, sentences):
+    assert split_sentences(text) == sentences
+
+
+def test_a_sentence_beyond_what_the_model_reads_is_cut_with_a_notice(translator):
+    limit = translator.max_source_pieces
+    long_sentence = "Il fait très froid ce matin et " * 40 + "je reste là."
+    assert len(translator.source_tokenizer.encode(long_sentence)) > limit
+    result = analyze(translator, f"Je suis content. {long_sentence}", "", 1)
+    assert f"first {limit} pieces of sentence 2" in result["notice"]
+    assert len(result["segments"][1]["source_tokens"]) == limit + 1  # and </s>
+    assert analyze(translator, "Je suis content.", "", 1)["notice"] == ""

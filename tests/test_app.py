@@ -1,5 +1,9 @@
 """The app launched in-process on 127.0.0.1 and called through gradio_client, as a user's script would."""
 
+import json
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -87,9 +91,52 @@ def test_only_the_analyze_endpoint_is_public(client):
 def test_a_checkpoint_that_fails_to_load_is_reported_and_the_rest_serve(trained_checkpoint):
     from nmt.interface import load_pairs
 
-    pairs, failures, _ = load_pairs([str(trained_checkpoint), str(trained_checkpoint.parent / "missing")])
+    missing = trained_checkpoint.parent / "missing"
+    pairs, failures, _ = load_pairs([str(trained_checkpoint), str(missing)])
     assert list(pairs) == [trained_checkpoint.name]
-    assert "no such checkpoint folder" in failures[str(trained_checkpoint.parent / "missing")]
+    assert failures == {"missing": "missing: no such checkpoint folder"}, "visitors see no local path"
+
+
+def test_a_broken_metrics_file_fails_that_pair_only(trained_checkpoint, tmp_path):
+    from nmt.interface import load_pairs
+
+    broken = shutil.copytree(trained_checkpoint, tmp_path / "broken")
+    (broken / "metrics.json").write_text("{")
+    pairs, failures, _ = load_pairs([str(broken), str(trained_checkpoint)])
+    assert list(pairs) == [trained_checkpoint.name] and "not valid JSON" in failures["broken"]
+
+
+def test_pairs_with_one_name_are_both_served_and_dot_has_a_name(trained_checkpoint, monkeypatch):
+    from nmt.interface import load_pairs
+
+    monkeypatch.chdir(trained_checkpoint)
+    pairs, failures, _ = load_pairs([".", str(trained_checkpoint)])
+    assert not failures
+    assert list(pairs) == [trained_checkpoint.name, f"{trained_checkpoint.name} ({trained_checkpoint})"]
+
+
+def test_only_finished_checkpoints_are_found(tmp_path):
+    from nmt.interface import checkpoint_specs
+
+    for name in ("fr-en", "ko-en", "fr-en.training", ".fr-en.staging-x"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "notes.txt").write_text("")
+    assert checkpoint_specs(None, "", tmp_path) == [str(tmp_path / "fr-en"), str(tmp_path / "ko-en")]
+    assert checkpoint_specs(None, " a, hf:x/y ,", tmp_path) == ["a", "hf:x/y"]
+    assert checkpoint_specs(["b"], "a", tmp_path) == ["b"]
+
+
+def test_downloads_are_private_and_bounded():
+    from nmt.interface import Downloads
+
+    downloads = Downloads(keep=3)
+    names = [downloads.write({"n": n}) for n in range(5)]
+    folder = downloads.folder
+    assert folder.stat().st_mode & 0o077 == 0, "no other local user may read or write the folder"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(Path(n).name for n in names[-3:])
+    assert json.loads(Path(names[-1]).read_text()) == {"n": 4}
+    shutil.rmtree(folder)
+    assert Path(downloads.write({"n": 5})).is_file(), "a folder removed by a cleaner is made again"
 
 
 def test_unknown_hub_repository_fails_quickly_with_a_message(monkeypatch):
@@ -143,3 +190,22 @@ def test_pieces_are_quoted_as_markdown_code_that_stays_closed(text, markdown):
     from nmt.interface import code_span
 
     assert code_span(text) == markdown
+
+
+def test_the_failure_banner_shows_names_and_reasons_literally():
+    from nmt.interface import failure_banner
+
+    banner = failure_banner({"<b>x</b>": "x/config.json: a & b"})
+    assert banner == "⚠️ `<b>x</b>` could not be loaded: `x/config.json: a & b`", "code spans escape by themselves"
+
+
+def test_compare_shows_the_chosen_sentence_and_says_which(translator):
+    from nmt.analysis import analyze
+    from nmt.interface import compare_views
+
+    text = "Je suis content. Il fait froid."
+    second = analyze(translator, text, "", 1)["segments"][1]["translation"]
+    _, _, markdown = compare_views({"fr-en": translator}, text, ("fr-en", 1), ("fr-en", 2), 1, False)
+    assert markdown.startswith("Sentence 2 of 2") and second in markdown.splitlines()[1]
+    _, _, markdown = compare_views({"fr-en": translator}, "Bonjour. " * 300, ("fr-en", 1), ("fr-en", 1), 0, False)
+    assert markdown.startswith("The text was cut to its first 2000 characters.")

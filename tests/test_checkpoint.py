@@ -108,3 +108,18 @@ def test_weights_are_stored_in_half_precision(trained_checkpoint):
         dtypes = set()
         f.visititems(lambda name, item: dtypes.add(str(item.dtype)) if hasattr(item, "dtype") else None)
     assert dtypes == {"float16"}
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("metrics.json", "{not json", "metrics.json: not valid JSON"),
+        ("examples.json", "[{]", "examples.json: not valid JSON"),
+        ("examples.json", '{"source": "x"}', "examples.json: expected a JSON array"),
+        ("examples.json", '[{"source": "x"}]', "needs a source and a reference"),
+    ],
+)
+def test_unreadable_metrics_or_examples_fail_the_load_naming_the_file(copy, name, content, message):
+    (copy / name).write_text(content)
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(copy)
