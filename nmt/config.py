@@ -41,7 +41,7 @@ class Config:
     score: str = "general"
     input_feeding: bool = True
     dropout: float = 0.2
-    # Training. `max_minutes` (0 = no limit) stops after the epoch that crosses it, for equal-budget runs.
+    # Training. `max_minutes` (0 = no limit) stops at the first step past it; --resume continues from there.
     epochs: int = 20
     batch_tokens: int = 4096
     learning_rate: float = 0.002

@@ -138,10 +138,12 @@ class Batches(keras.utils.PyDataset):
     shapes in every epoch (JAX compiles once per shape).
     """
 
-    def __init__(self, examples, batch_tokens: int, seed: int, shuffle: bool, guided: bool = False):
+    def __init__(self, examples, batch_tokens: int, seed: int, shuffle: bool, guided: bool = False, epoch: int = 0):
         super().__init__()
         self.examples, self.shuffle, self.guided = examples, shuffle, guided
-        self.rng = random.Random(seed)
+        # Each epoch's order follows from the seed and the epoch alone, so a run resumed at a step of
+        # an epoch sees that epoch's remaining batches exactly.
+        self.seed, self.epoch = seed, epoch
         groups: dict[int, list[int]] = {}
         for i, (source, target, *_) in enumerate(examples):
             groups.setdefault(_padded_length(max(len(source), len(target) + 1)), []).append(i)
@@ -151,14 +153,15 @@ class Batches(keras.utils.PyDataset):
         self.batches = self._make_batches()
 
     def _make_batches(self) -> list[tuple[int, list[int]]]:
-        """(padded length, example indices) per batch."""
+        """(padded length, example indices) per batch of this epoch."""
+        rng = random.Random(self.seed * 100_003 + self.epoch)
         batches = []
         for length, group in self.groups.items():
-            group = self.rng.sample(group, len(group)) if self.shuffle else group
+            group = rng.sample(group, len(group)) if self.shuffle else group
             rows = self.rows[length]
             batches.extend((length, group[start : start + rows]) for start in range(0, len(group), rows))
         if self.shuffle:
-            self.rng.shuffle(batches)
+            rng.shuffle(batches)
         # Keras derives the TensorFlow input signature from the first two batches, keeping only the
         # dimensions in which they differ as variable: put a batch of another length second.
         other = next((i for i, (length, _) in enumerate(batches) if length != batches[0][0]), None)
@@ -174,8 +177,13 @@ class Batches(keras.utils.PyDataset):
         return teacher_forcing_arrays([self.examples[i] for i in batch], length, self.rows[length], self.guided)
 
     def on_epoch_end(self):
+        self.epoch += 1
         if self.shuffle:
             self.batches = self._make_batches()
+
+    def skip(self, steps: int) -> None:
+        """Leaves out the first `steps` batches of this epoch (a resumed run has trained them)."""
+        self.batches = self.batches[steps:]
 
     @property
     def target_tokens(self) -> int:
@@ -188,22 +196,44 @@ class Batches(keras.utils.PyDataset):
 
 class Progress(keras.callbacks.Callback):
     """Keeps the best weights by validation loss, halves the learning rate when it stalls, stops after
-    `patience` epochs without improvement or past the time budget, and saves all of it every epoch."""
+    `patience` epochs without improvement or, between any two steps, past the time budget, and saves
+    all of it every epoch and when it stops.
+
+    ``state["step"]`` counts the batches trained of the epoch after ``state["epoch"]`` complete ones
+    (0 at an epoch's end); ``skipped`` is how many of them a resumed run starts past.
+    """
 
     def __init__(self, state_dir: Path, config: Config, tokenizers, start: dict | None, best_weights=None):
         super().__init__()
         self.state_dir, self.config, self.tokenizers = state_dir, config, tokenizers
         self.state = start or {"epoch": 0, "best_loss": None, "best_epoch": 0, "wait": 0, "seconds": 0.0, "history": []}
+        self.state.setdefault("step", 0)
         self.best_weights = best_weights
+        self.stopped_at_step = 0
 
     def on_train_begin(self, logs=None):
         self.started = time.time() - self.state["seconds"]
 
+    def on_train_batch_end(self, batch, logs=None):
+        if self.over_budget(time.time() - self.started) and not self.model.stop_training:
+            self.stopped_at_step = self.state["step"] + batch + 1
+            self.model.stop_training = True
+
     def on_epoch_end(self, epoch, logs=None):
         loss = float(logs["val_loss"])
         state = self.state
-        state["epoch"] = epoch + 1
         state["seconds"] = time.time() - self.started
+        if self.stopped_at_step:
+            # Stopped inside the epoch: the weights are validated and may be the best so far, but the
+            # epoch is not complete, so neither the epoch count nor patience moves.
+            state["step"] = self.stopped_at_step
+            log(f"stopping at step {state['step']} of epoch {epoch + 1}: {self.stop_reason()}")
+            if state["best_loss"] is None or loss < state["best_loss"]:
+                state.update(best_loss=loss, best_epoch=epoch)
+                self.best_weights = self.model.get_weights()
+            self._save()
+            return
+        state.update(epoch=epoch + 1, step=0)
         state["history"].append(
             {
                 "epoch": epoch + 1,
@@ -226,11 +256,14 @@ class Progress(keras.callbacks.Callback):
             self.model.stop_training = True
         self._save()
 
+    def over_budget(self, seconds: float) -> bool:
+        return bool(self.config.max_minutes) and seconds > 60 * self.config.max_minutes
+
     def stop_reason(self) -> str:
         """Why training should not go on ("" if it should): patience or the time budget used up."""
         if self.state["wait"] >= self.config.patience:
             return f"no improvement for {self.state['wait']} epochs"
-        if self.config.max_minutes and self.state["seconds"] > 60 * self.config.max_minutes:
+        if self.over_budget(self.state["seconds"]):
             return f"time budget of {self.config.max_minutes} minutes reached"
         return ""
 
@@ -270,6 +303,22 @@ def _restore_optimizer(state_dir: Path, model, optimizer) -> None:
         raise ckpt.CheckpointError(f"{state_dir / 'optimizer.npz'}: does not match this model's optimizer")
     for variable, value in zip(optimizer.variables, values):
         variable.assign(value)
+
+
+def _fit(model, progress: Progress, train_batches: Batches, valid_batches: Batches, until: int) -> None:
+    """Trains up to epoch `until`, first finishing an epoch that a resumed run had stopped inside."""
+    epoch, step = progress.state["epoch"], progress.state["step"]
+    if step:
+        log(f"resuming epoch {epoch + 1} at step {step + 1}")
+        train_batches.skip(step)
+        model.fit(
+            train_batches, validation_data=valid_batches, epochs=epoch + 1, initial_epoch=epoch, callbacks=[progress]
+        )
+        if progress.stopped_at_step or progress.stop_reason():
+            return
+        epoch += 1
+    if epoch < until:
+        model.fit(train_batches, validation_data=valid_batches, epochs=until, initial_epoch=epoch, callbacks=[progress])
 
 
 def _learning_rate(config: Config, state: dict) -> float:
@@ -372,7 +421,6 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
     log(f"{len(train_examples)} training pairs ({too_long} skipped: over {config.max_pieces} pieces)")
     # Validation examples carry no alignment, so the validation loss is the translation loss alone.
     guided = bool(config.guided_alignment)
-    train_batches = Batches(train_examples, config.batch_tokens, config.seed, shuffle=True, guided=guided)
     valid_batches = Batches(valid_examples, config.batch_tokens, config.seed, shuffle=False, guided=guided)
 
     model = ckpt.build_model(config, *tokenizers)
@@ -389,6 +437,9 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
     else:
         transferred = []
     progress = Progress(state_dir, config, tokenizers, start, best_weights)
+    train_batches = Batches(
+        train_examples, config.batch_tokens, config.seed, shuffle=True, guided=guided, epoch=progress.state["epoch"]
+    )
     progress.state.setdefault("transferred_layers", transferred)
     log(f"{model.count_params():,} parameters; training on {hardware()}")
 
@@ -418,14 +469,7 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
             )
         else:
             model.compile(optimizer=optimizer, loss=masked_loss(config.label_smoothing))
-        model.fit(
-            train_batches,
-            validation_data=valid_batches,
-            epochs=until,
-            initial_epoch=epoch,
-            callbacks=[progress],
-            verbose=1,
-        )
+        _fit(model, progress, train_batches, valid_batches, until)
     model.set_weights(progress.best_weights)
     state = progress.state
     tokens_per_s = train_batches.target_tokens * state["epoch"] / max(state["seconds"], 1e-9)
@@ -465,8 +509,15 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
     checkpoint.metrics = metrics
     checkpoint.examples = pick_examples(split.test)
     ckpt.save_checkpoint(output, checkpoint, model_card(config, metrics))
-    shutil.rmtree(state_dir, ignore_errors=True)
     log(f"checkpoint written to {output}")
+    if (
+        progress.over_budget(state["seconds"])
+        and state["epoch"] < config.epochs
+        and not state["wait"] >= config.patience
+    ):
+        log(f"the time budget stopped it: its state stays in {state_dir}; --resume with more --max-minutes goes on")
+    else:
+        shutil.rmtree(state_dir, ignore_errors=True)
     if config.push_to_hub:
         push_to_hub(output, config.push_to_hub)
     return output

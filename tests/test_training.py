@@ -1,3 +1,4 @@
+import dataclasses
 import hashlib
 import json
 import os
@@ -168,13 +169,40 @@ def test_a_run_that_stopped_but_failed_while_scoring_resumes_without_training_mo
     from nmt import training
 
     write_sample(tmp_path / "fra-sample.txt", lines=1000)
-    config = tiny_config(tmp_path, epochs=5, max_minutes=1e-6)  # the budget stops it after one epoch
+    config = tiny_config(tmp_path, epochs=5, max_minutes=1e-6)  # the budget stops it after one step
     train_until_scoring_fails(config, monkeypatch)
-    assert json.loads((tmp_path / "fr-en.training" / "state.json").read_text())["epoch"] == 1
+    state = json.loads((tmp_path / "fr-en.training" / "state.json").read_text())
+    assert (state["epoch"], state["step"]) == (0, 1), "the budget is checked between steps"
 
     training.train(config, resume=True)
+    metrics = json.loads((tmp_path / "fr-en" / "metrics.json").read_text())["training"]
+    assert metrics["history"] == [] and metrics["epochs"] == 0, "the stopped run is scored, not trained further"
+
+
+def test_a_run_stopped_inside_an_epoch_resumes_at_that_step(tmp_path, monkeypatch, capsys):
+    from nmt import training
+
+    write_sample(tmp_path / "fra-sample.txt", lines=1000)
+    config = tiny_config(tmp_path, epochs=2, max_minutes=1e-6)
+    train_until_scoring_fails(config, monkeypatch)
+    assert "stopping at step 1 of epoch 1: time budget" in capsys.readouterr().out
+
+    training.train(dataclasses.replace(config, max_minutes=0.0), resume=True)
+    assert "resuming epoch 1 at step 2" in capsys.readouterr().out
     history = json.loads((tmp_path / "fr-en" / "metrics.json").read_text())["training"]["history"]
-    assert [h["epoch"] for h in history] == [1], "the stopped run is scored, not trained further"
+    assert [h["epoch"] for h in history] == [1, 2]
+
+
+def test_each_epoch_has_its_own_order_whatever_came_before():
+    examples = [([5] * (1 + i % 20) + [3], [6] * (1 + i % 17)) for i in range(400)]
+    walked = Batches(examples, 64, seed=3, shuffle=True)
+    for _ in range(2):
+        walked.on_epoch_end()
+    assert walked.batches == Batches(examples, 64, seed=3, shuffle=True, epoch=2).batches
+    assert walked.batches != Batches(examples, 64, seed=3, shuffle=True, epoch=1).batches
+    resumed = Batches(examples, 64, seed=3, shuffle=True, epoch=2)
+    resumed.skip(5)
+    assert resumed.batches == walked.batches[5:]
 
 
 def test_training_only_corpora_join_training_and_never_bring_a_held_out_english_sentence(tmp_path):
