@@ -53,7 +53,32 @@ def _parser() -> argparse.ArgumentParser:
     align_eval.add_argument(
         "--eflomal-data", help="also align with eflomal, trained on this corpus (any form train.py reads) + the gold"
     )
+
+    publish = commands.add_parser(
+        "publish-space",
+        help="upload the app, nmt/, the checkpoints and the runtime requirements as a Hugging Face Space",
+        description="Uploads exactly the files the Space needs in one commit (never the repository's history); "
+        "log in first with `hf auth login` or set HF_TOKEN.",
+    )
+    publish.add_argument("repo_id", help="OWNER/NAME of the Space (created if it does not exist)")
+    publish.add_argument("--private", action="store_true", help="create the Space private")
+    publish.add_argument("--dry-run", action="store_true", help="list the files and upload nothing")
     return parser
+
+
+def _publish_space(args) -> int:
+    from nmt.space import publish_space, space_files
+
+    try:
+        files = space_files()
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for name, path in files.items():
+        print(f"{name}  ({path.stat().st_size:,} bytes)")
+    if not args.dry_run:
+        print(f"published: {publish_space(args.repo_id, private=args.private)}")
+    return 0
 
 
 def _read_pairs(args, config):
@@ -120,6 +145,8 @@ def main(argv=None) -> int:
         parser.error("--src-file needs --ref-file")
     if getattr(args, "beam", None) is not None and not 1 <= args.beam <= 64:
         parser.error(f"--beam must be between 1 and 64, got {args.beam}")
+    if args.command == "publish-space":
+        return _publish_space(args)
 
     from nmt.checkpoint import CheckpointError
     from nmt.translator import Translator, use_decoding_threads
