@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from keras import layers, ops
 
-SCORES = ("dot", "general", "concat")
+from nmt.config import SCORES
 
 # Added to the score of padding positions: exp(-1e9 - max) underflows to exactly 0 in float32,
 # so padding gets an alignment weight of exactly 0.

@@ -12,7 +12,9 @@ import dataclasses
 import json
 from pathlib import Path
 
-from nmt.attention import SCORES
+# Luong et al. (2015)'s score functions (nmt.attention); here so that reading a configuration (and
+# `train.py --help`) does not load Keras.
+SCORES = ("dot", "general", "concat")
 
 
 @dataclasses.dataclass
