@@ -289,7 +289,7 @@ def eflomal_links(sources: list[list[str]], targets: list[list[str]]) -> list[Li
         reverse_lines = reverse.read_text().splitlines()
     return [
         grow_diag_final_and(parse_pharaoh(f), parse_pharaoh(r), len(s), len(t))
-        for f, r, s, t in zip(forward_lines, reverse_lines, sources, targets)
+        for f, r, s, t in zip(forward_lines, reverse_lines, sources, targets, strict=True)
     ]
 
 

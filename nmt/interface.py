@@ -419,7 +419,7 @@ def load_pairs(specs) -> tuple[dict[str, Translator], dict[str, str], list]:
         if hub:
             name = translator.config.pair
         if name in pairs:
-            log.warning("%s: %s is already served by another checkpoint; this one is %s (%s)", spec, name, name, spec)
+            log.warning("%s: %s is taken by another checkpoint; serving this one as %s (%s)", spec, name, name, spec)
             name = f"{name} ({spec})"
         for beam_size in (1, 2):  # traces both compiled searches once, before the first user waits
             translator.translate(["warm up"], beam_size=beam_size)
