@@ -4,7 +4,7 @@ import argparse
 import shlex
 import sys
 
-from nmt.config import add_override_flags, overrides_from, read_config
+from nmt.config import add_override_flags, ini_defaults, overrides_from, read_config
 
 
 def main() -> None:
@@ -12,7 +12,10 @@ def main() -> None:
     parser.add_argument("pair", help="section of the configuration file, e.g. fr-en or ko-en")
     parser.add_argument("--config", default="config.ini", help="INI file (default: config.ini)")
     parser.add_argument("--resume", action="store_true", help="continue the interrupted run of this output")
-    add_override_flags(parser)
+    # The INI file is known before the flags are, so that --help can show its [DEFAULT] values.
+    config_path = argparse.ArgumentParser(add_help=False)
+    config_path.add_argument("--config", default="config.ini")
+    add_override_flags(parser, ini_defaults(config_path.parse_known_args()[0].config))
     args = parser.parse_args()
     try:
         config = read_config(args.config, args.pair, overrides_from(args))

@@ -139,15 +139,30 @@ def read_config(path, section: str, overrides: dict | None = None) -> Config:
     return Config.from_dict(values)
 
 
-def add_override_flags(parser: argparse.ArgumentParser) -> None:
-    """Adds one ``--flag`` per configuration field; a flag left out keeps the INI value."""
-    group = parser.add_argument_group("configuration overrides (default: from the INI file)")
+def ini_defaults(path) -> dict[str, str]:
+    """The ``[DEFAULT]`` section of an INI file (empty if there is none), for ``--help``."""
+    parser = configparser.ConfigParser()
+    parser.read(path, encoding="utf-8")
+    return dict(parser.defaults())
+
+
+def add_override_flags(parser: argparse.ArgumentParser, defaults: dict[str, str] | None = None) -> None:
+    """Adds one ``--flag`` per configuration field; a flag left out keeps the INI value. Each flag's
+    help names the value in `defaults` (the INI's ``[DEFAULT]``; a pair's section may change it)."""
+    group = parser.add_argument_group(
+        "configuration overrides (default: the pair's section of the INI file, then its [DEFAULT])"
+    )
     for field in dataclasses.fields(Config):
         flag = "--" + field.name.replace("_", "-")
+        value = (defaults or {}).get(field.name)
+        shown = f"[DEFAULT] {value}" if value is not None else f"built in: {field.default!r}"
+        help_text = f"{shown}; one of {', '.join(SCORES)}" if field.name == "score" else shown
         if field.type == "bool":
-            group.add_argument(flag, dest=field.name, action=argparse.BooleanOptionalAction, default=None)
+            group.add_argument(
+                flag, dest=field.name, action=argparse.BooleanOptionalAction, default=None, help=help_text
+            )
         else:
-            group.add_argument(flag, dest=field.name, default=None, metavar=field.type.upper())
+            group.add_argument(flag, dest=field.name, default=None, metavar=field.type.upper(), help=help_text)
 
 
 def overrides_from(args: argparse.Namespace) -> dict:

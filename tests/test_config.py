@@ -75,3 +75,23 @@ def test_json_round_trip():
 
     config = Config(units=64, score="concat")
     assert Config.from_dict(json.loads(config.to_json())) == config
+
+
+def test_help_names_each_flag_s_ini_default_and_loads_no_keras(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    (tmp_path / "my.ini").write_text("[DEFAULT]\ndropout = 0.33\n\n[fr-en]\n")
+    code = (
+        "import runpy, sys; sys.argv = ['train.py', '--config', sys.argv[1], '--help'];"
+        "sys.path.insert(0, '.');\ntry: runpy.run_path('train.py', run_name='__main__')\n"
+        "except SystemExit: print('keras' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "my.ini")], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert "--dropout FLOAT       [DEFAULT] 0.33" in done.stdout
+    assert "--score STR           built in: 'general'; one of dot, general, concat" in done.stdout
+    assert done.stdout.strip().endswith("False"), "--help answers without loading Keras"
