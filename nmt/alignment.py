@@ -116,7 +116,8 @@ def _argmax(weights: np.ndarray, eos: np.ndarray | None) -> Links:
     """Each target word → its source word of most weight; none where eos weighs more (if given)."""
     links = set()
     for j, row in enumerate(weights):
-        if row.size and (eos is None or row.max() >= eos[j]):
+        # A row of zeros is a word without pieces (it normalised to nothing): it has no link.
+        if row.size and row.sum() > 0 and (eos is None or row.max() >= eos[j]):
             links.add((int(row.argmax()), j))
     return links
 
@@ -176,15 +177,15 @@ def read_gold(directory, source_lang: str = "fr", target_lang: str = "en") -> li
     talp = sorted(directory.glob("*.talp"))
     if len(talp) != 1:
         raise ValueError(f"{directory}: expected one .talp file, found {len(talp)}")
-    prefix = talp[0].with_suffix("")
+    prefix = talp[0].name[: -len(".talp")]  # may hold dots of its own: hansards.test.talp
     columns = []
     for suffix in (source_lang, target_lang, "talp"):
-        path = prefix.with_suffix(f".{suffix}")
+        path = directory / f"{prefix}.{suffix}"
         if not path.is_file():
             raise ValueError(f"{path}: missing (gold data is X.{source_lang}, X.{target_lang} and X.talp)")
         columns.append(path.read_text(encoding="utf-8").splitlines())
     if len({len(c) for c in columns}) != 1:
-        raise ValueError(f"{prefix}.*: the three files must have the same number of lines")
+        raise ValueError(f"{directory / prefix}.*: the three files must have the same number of lines")
     gold = []
     for number, (source, target, links) in enumerate(zip(*columns), 1):
         pair = GoldPair(source.split(), target.split(), parse_pharaoh(links), parse_pharaoh(links, possible=True))

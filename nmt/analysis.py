@@ -43,7 +43,7 @@ def split_sentences(text: str) -> list[str]:
     """Normalised sentences of `text`, none empty (see _SENTENCE_END and ABBREVIATIONS)."""
     parts, start = [], 0
     for end in _SENTENCE_END.finditer(text):
-        if end["end"] == "." and _is_abbreviation(text[start : end.start()]):
+        if end["end"] == "." and "\n" not in end[0] and _is_abbreviation(text[start : end.start()]):
             continue
         parts.append(text[start : end.start() + len(end["end"] or "")])
         start = end.end()

@@ -409,12 +409,13 @@ def load_pairs(specs) -> tuple[dict[str, Translator], dict[str, str], list]:
     for spec in specs:
         hub = spec.startswith("hf:")
         name = spec if hub else Path(spec).resolve().name
+        path = None
         try:
             path = resolve(spec)
             translator = Translator.load(path)
         except CheckpointError as error:
             log.error("not serving %s: %s", spec, error)
-            failures[name] = str(error) if hub else str(error).replace(str(Path(spec)), name)
+            failures[name] = str(error) if path is None else str(error).replace(str(path), name)
             continue
         if hub:
             name = translator.config.pair

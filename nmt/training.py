@@ -128,6 +128,15 @@ def teacher_forcing_arrays(examples, length: int, rows: int | None = None, guide
     return (source, target_input), (target_output, np.divide(alignment, totals, where=totals > 0, out=alignment))
 
 
+def _another_length_second(batches: list) -> list:
+    """Keras derives the TensorFlow input signature from the first two batches, keeping only the
+    dimensions in which they differ as variable: puts a batch of another length second."""
+    other = next((i for i, (length, _) in enumerate(batches) if length != batches[0][0]), None)
+    if other is not None:
+        batches[1], batches[other] = batches[other], batches[1]
+    return batches
+
+
 class Batches(keras.utils.PyDataset):
     """Length-bucketed batches of about `batch_tokens` padded tokens, reshuffled every epoch.
 
@@ -138,12 +147,14 @@ class Batches(keras.utils.PyDataset):
     shapes in every epoch (JAX compiles once per shape).
     """
 
-    def __init__(self, examples, batch_tokens: int, seed: int, shuffle: bool, guided: bool = False, epoch: int = 0):
+    def __init__(self, examples, batch_tokens: int, seed: int, shuffle: bool, guided: bool = False, epoch=None):
         super().__init__()
         self.examples, self.shuffle, self.guided = examples, shuffle, guided
-        # Each epoch's order follows from the seed and the epoch alone, so a run resumed at a step of
-        # an epoch sees that epoch's remaining batches exactly.
-        self.seed, self.epoch = seed, epoch
+        # Each epoch's order follows from the seed and the epoch number alone. Given `epoch`, the
+        # batches are that epoch's and stay so (one fit per epoch, as train() runs, so a run resumed
+        # at a step sees exactly the rest of its epoch); without, they are reshuffled at every epoch's
+        # end (Keras also calls on_epoch_end when a fit starts).
+        self.seed, self.fixed, self.epoch = seed, epoch is not None, epoch or 0
         groups: dict[int, list[int]] = {}
         for i, (source, target, *_) in enumerate(examples):
             groups.setdefault(_padded_length(max(len(source), len(target) + 1)), []).append(i)
@@ -162,12 +173,7 @@ class Batches(keras.utils.PyDataset):
             batches.extend((length, group[start : start + rows]) for start in range(0, len(group), rows))
         if self.shuffle:
             rng.shuffle(batches)
-        # Keras derives the TensorFlow input signature from the first two batches, keeping only the
-        # dimensions in which they differ as variable: put a batch of another length second.
-        other = next((i for i, (length, _) in enumerate(batches) if length != batches[0][0]), None)
-        if other is not None:
-            batches[1], batches[other] = batches[other], batches[1]
-        return batches
+        return _another_length_second(batches)
 
     def __len__(self):
         return len(self.batches)
@@ -177,17 +183,14 @@ class Batches(keras.utils.PyDataset):
         return teacher_forcing_arrays([self.examples[i] for i in batch], length, self.rows[length], self.guided)
 
     def on_epoch_end(self):
-        self.epoch += 1
-        if self.shuffle:
-            self.batches = self._make_batches()
+        if not self.fixed:
+            self.epoch += 1
+            if self.shuffle:
+                self.batches = self._make_batches()
 
     def skip(self, steps: int) -> None:
         """Leaves out the first `steps` batches of this epoch (a resumed run has trained them)."""
-        self.batches = self.batches[steps:]
-
-    @property
-    def target_tokens(self) -> int:
-        return sum(len(example[1]) + 1 for example in self.examples)
+        self.batches = _another_length_second(self.batches[steps:])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -215,7 +218,8 @@ class Progress(keras.callbacks.Callback):
         self.started = time.time() - self.state["seconds"]
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.over_budget(time.time() - self.started) and not self.model.stop_training:
+        last = batch + 1 >= self.params["steps"]  # then the epoch ends anyway, and on_epoch_end stops it
+        if not last and self.over_budget(time.time() - self.started) and not self.model.stop_training:
             self.stopped_at_step = self.state["step"] + batch + 1
             self.model.stop_training = True
 
@@ -224,12 +228,12 @@ class Progress(keras.callbacks.Callback):
         state = self.state
         state["seconds"] = time.time() - self.started
         if self.stopped_at_step:
-            # Stopped inside the epoch: the weights are validated and may be the best so far, but the
-            # epoch is not complete, so neither the epoch count nor patience moves.
+            # Stopped inside the epoch, which is not complete: neither the epoch count, the best
+            # weights nor patience move. Before any complete epoch, these weights stand in as the best
+            # (without a best loss, so the first complete epoch replaces them).
             state["step"] = self.stopped_at_step
             log(f"stopping at step {state['step']} of epoch {epoch + 1}: {self.stop_reason()}")
-            if state["best_loss"] is None or loss < state["best_loss"]:
-                state.update(best_loss=loss, best_epoch=epoch)
+            if self.best_weights is None:
                 self.best_weights = self.model.get_weights()
             self._save()
             return
@@ -305,20 +309,18 @@ def _restore_optimizer(state_dir: Path, model, optimizer) -> None:
         variable.assign(value)
 
 
-def _fit(model, progress: Progress, train_batches: Batches, valid_batches: Batches, until: int) -> None:
-    """Trains up to epoch `until`, first finishing an epoch that a resumed run had stopped inside."""
-    epoch, step = progress.state["epoch"], progress.state["step"]
-    if step:
-        log(f"resuming epoch {epoch + 1} at step {step + 1}")
-        train_batches.skip(step)
-        model.fit(
-            train_batches, validation_data=valid_batches, epochs=epoch + 1, initial_epoch=epoch, callbacks=[progress]
-        )
-        if progress.stopped_at_step or progress.stop_reason():
+def _fit(model, progress: Progress, make_batches, valid_batches: Batches, until: int) -> None:
+    """Trains up to epoch `until`, one fit per epoch on that epoch's batches (`make_batches(epoch)`),
+    first finishing an epoch that a resumed run had stopped inside."""
+    while progress.state["epoch"] < until:
+        epoch, step = progress.state["epoch"], progress.state["step"]
+        batches = make_batches(epoch)
+        if step:
+            log(f"resuming epoch {epoch + 1} at step {step + 1}")
+            batches.skip(step)
+        model.fit(batches, validation_data=valid_batches, epochs=epoch + 1, initial_epoch=epoch, callbacks=[progress])
+        if model.stop_training:  # patience or the budget; the next fit would reset it
             return
-        epoch += 1
-    if epoch < until:
-        model.fit(train_batches, validation_data=valid_batches, epochs=until, initial_epoch=epoch, callbacks=[progress])
 
 
 def _learning_rate(config: Config, state: dict) -> float:
@@ -437,9 +439,10 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
     else:
         transferred = []
     progress = Progress(state_dir, config, tokenizers, start, best_weights)
-    train_batches = Batches(
-        train_examples, config.batch_tokens, config.seed, shuffle=True, guided=guided, epoch=progress.state["epoch"]
-    )
+
+    def train_batches(epoch: int) -> Batches:
+        return Batches(train_examples, config.batch_tokens, config.seed, shuffle=True, guided=guided, epoch=epoch)
+
     progress.state.setdefault("transferred_layers", transferred)
     log(f"{model.count_params():,} parameters; training on {hardware()}")
 
@@ -458,7 +461,7 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
             log(f"epochs 1-{until}: the transferred layers stay as the parent trained them")
         optimizer = keras.optimizers.Adam(_learning_rate(config, progress.state), clipnorm=5.0)
         # The saved optimizer is this phase's unless the run stopped right after the frozen epochs.
-        if resuming and not (frozen_until and epoch == frozen_until):
+        if resuming and not (frozen_until and epoch == frozen_until and not progress.state["step"]):
             _restore_optimizer(state_dir, model, optimizer)
         resuming = False
         if guided:
@@ -472,11 +475,15 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
         _fit(model, progress, train_batches, valid_batches, until)
     model.set_weights(progress.best_weights)
     state = progress.state
-    tokens_per_s = train_batches.target_tokens * state["epoch"] / max(state["seconds"], 1e-9)
+    tokens_per_s = sum(len(e[1]) + 1 for e in train_examples) * state["epoch"] / max(state["seconds"], 1e-9)
     log(
         f"trained {state['epoch']} epochs in {state['seconds'] / 60:.1f} min "
-        f"({tokens_per_s:,.0f} target tokens/s); best validation loss {state['best_loss']:.4f} "
-        f"at epoch {state['best_epoch']}"
+        f"({tokens_per_s:,.0f} target tokens/s); best validation loss "
+        + (
+            f"{state['best_loss']:.4f} at epoch {state['best_epoch']}"
+            if state["best_loss"]
+            else "none (no complete epoch)"
+        )
     )
 
     # Score what will be shipped: the weights rounded to the checkpoint's float16.

@@ -183,3 +183,20 @@ def test_a_tiny_guided_run_attends_where_its_guide_says(trained_checkpoint, tmp_
         rates[name] = error_rate([METHODS["argmax"](a) for a in attention], gold)["aer"]
     print("AER against the guide:", rates)
     assert rates["guided"] < rates["unguided"] - 0.15
+
+
+def test_gold_files_may_have_dots_in_their_name(tmp_path):
+    import shutil
+
+    for suffix in ("fr", "en", "talp"):
+        shutil.copy(ALIBI / f"alibi.{suffix}", tmp_path / f"alibi.test.{suffix}")
+    assert len(read_gold(tmp_path)) == 522
+    (tmp_path / "alibi.test.en").unlink()
+    with pytest.raises(ValueError, match="alibi.test.en: missing"):
+        read_gold(tmp_path)
+
+
+def test_a_word_without_pieces_gets_no_link():
+    weights = np.array([[0.9, 0.0], [0.0, 0.0]])  # target word 1 normalised to nothing
+    attention = WordAttention(weights, np.array([0.1, 0.0]), weights, np.array([0.1, 0.0]))
+    assert METHODS["argmax"](attention) == {(0, 0)} and METHODS["next-step"](attention) == {(0, 0)}

@@ -119,6 +119,7 @@ def test_reference_with_another_sentence_count_is_scored_whole(translator):
         ("Attends… Non, rien.", ["Attends...", "Non, rien."]),
         ("안녕하세요.반갑습니다!저는 톰이에요.", ["안녕하세요.", "반갑습니다!", "저는 톰이에요."]),
         ("Le prix est 3.50 euros. Merci.", ["Le prix est 3.50 euros.", "Merci."]),
+        ("C'est le plan B.\nPuis on part.", ["C'est le plan B.", "Puis on part."]),
     ],
 )
 def test_split_sentences_knows_quotes_abbreviations_ellipses_and_unspaced_korean(text, sentences):
