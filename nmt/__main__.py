@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -95,14 +96,14 @@ def _read_pairs(args, config):
 
 def _read_word_pairs(args) -> list[tuple[list[str], list[str]]]:
     if args.input:
-        lines = open(args.input, encoding="utf-8").read().splitlines()
+        lines = Path(args.input).read_text(encoding="utf-8").splitlines()
         halves = [line.split(" ||| ") for line in lines]
         bad = next((n for n, h in enumerate(halves, 1) if len(h) != 2), None)
         if bad:
             raise ValueError(f"{args.input}:{bad}: expected 'source ||| target'")
     else:
-        sources = open(args.src_file, encoding="utf-8").read().splitlines()
-        targets = open(args.ref_file, encoding="utf-8").read().splitlines()
+        sources = Path(args.src_file).read_text(encoding="utf-8").splitlines()
+        targets = Path(args.ref_file).read_text(encoding="utf-8").splitlines()
         if len(sources) != len(targets):
             raise ValueError(f"{args.src_file} has {len(sources)} lines but {args.ref_file} has {len(targets)}")
         halves = list(zip(sources, targets))

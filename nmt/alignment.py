@@ -101,9 +101,11 @@ def attention_by_word(translator, pairs: list[tuple[list[str], list[str]]], batc
             n_source, n_target = len(source_words), len(target_words)
             weights, eos = _by_word(attention, source_owners, target_owners, n_source, n_target)
             # The step after a piece is the one that reads it as input; the last word's is the eos step.
+            # A word without pieces has no such step, and keeps a row of zeros (no link).
             last_piece = {owner: t for t, owner in enumerate(target_owners)}
-            shifted = attention[[last_piece.get(j, -1) + 1 for j in range(n_target)]]
-            next_weights, next_eos = _by_word(shifted, source_owners, range(n_target), n_source, n_target)
+            words_with_pieces = sorted(last_piece)
+            shifted = attention[[last_piece[j] + 1 for j in words_with_pieces]]
+            next_weights, next_eos = _by_word(shifted, source_owners, words_with_pieces, n_source, n_target)
             results.append(WordAttention(weights, eos, next_weights, next_eos))
     return results
 
@@ -245,10 +247,18 @@ def piece_links(tokenizers, pair: tuple[str, str], langs: tuple[str, str], links
         _, spans = tokenizer.encode_with_offsets(normalised)
         owners.append(piece_owners(spans, _word_byte_spans(normalised, lang)))
     source_owners, target_owners = owners
-    by_word: dict[int, list[int]] = {}
+    pieces_of_source_word: dict[int, list[int]] = {}
     for s, owner in enumerate(source_owners):
-        by_word.setdefault(owner, []).append(s)
-    return [(t, s) for t, j in enumerate(target_owners) for i, k in sorted(links) if k == j for s in by_word.get(i, [])]
+        pieces_of_source_word.setdefault(owner, []).append(s)
+    source_words_of_target_word: dict[int, list[int]] = {}
+    for i, j in sorted(links):
+        source_words_of_target_word.setdefault(j, []).append(i)
+    return [
+        (t, s)
+        for t, j in enumerate(target_owners)
+        for i in source_words_of_target_word.get(j, [])
+        for s in pieces_of_source_word.get(i, [])
+    ]
 
 
 def guide_alignments(pairs, langs: tuple[str, str], cache: Path) -> list[Links]:
@@ -299,9 +309,12 @@ def grow_diag_final_and(forward: Links, reverse: Links, n_source: int, n_target:
     union links that cover an unaligned word, then add union links joining two unaligned words."""
     union, links = forward | reverse, forward & reverse
     neighbours = [(-1, 0), (0, -1), (1, 0), (0, 1), (-1, -1), (-1, 1), (1, -1), (1, 1)]
+    source_aligned, target_aligned = {i for i, _ in links}, {j for _, j in links}
 
-    def aligned():
-        return {i for i, _ in links}, {j for _, j in links}
+    def add(link):
+        links.add(link)
+        source_aligned.add(link[0])
+        target_aligned.add(link[1])
 
     grown = True
     while grown:
@@ -309,17 +322,15 @@ def grow_diag_final_and(forward: Links, reverse: Links, n_source: int, n_target:
         for i, j in sorted(links):
             for di, dj in neighbours:
                 link = (i + di, j + dj)
-                source_aligned, target_aligned = aligned()
                 if (
                     link in union
                     and link not in links
                     and (link[0] not in source_aligned or link[1] not in target_aligned)
                 ):
-                    links.add(link)
+                    add(link)
                     grown = True
     for directed in (forward, reverse):
         for i, j in sorted(directed):
-            source_aligned, target_aligned = aligned()
             if i not in source_aligned and j not in target_aligned:
-                links.add((i, j))
+                add((i, j))
     return {(i, j) for i, j in links if i < n_source and j < n_target}

@@ -95,6 +95,7 @@ def merge_pieces(source_tokens, target_tokens, attention):
 
 SPECIAL_PIECES = ("<unk>", "<s>", "</s>")  # each is a word of its own
 _BYTE_PIECE = re.compile(r"<0x([0-9A-F]{2})>")
+_BYTE_PIECES = re.compile(r"(?:<0x[0-9A-F]{2}>)+")  # the UTF-8 bytes of one or more characters
 
 
 def _word_groups(pieces) -> list[list[int]]:
@@ -114,10 +115,8 @@ def _join(pieces, groups) -> list[str]:
     words = []
     for group in groups:
         text = "".join(pieces[i] for i in group).replace(WORD_START, "")
-        text = re.sub(
-            r"(?:<0x[0-9A-F]{2}>)+",
-            lambda m: bytes(int(b, 16) for b in _BYTE_PIECE.findall(m[0])).decode("utf-8", "replace"),
-            text,
+        text = _BYTE_PIECES.sub(
+            lambda m: bytes(int(b, 16) for b in _BYTE_PIECE.findall(m[0])).decode("utf-8", "replace"), text
         )
         words.append(text or WORD_START)
     return words

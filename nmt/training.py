@@ -203,7 +203,7 @@ class Progress(keras.callbacks.Callback):
     all of it every epoch and when it stops.
 
     ``state["step"]`` counts the batches trained of the epoch after ``state["epoch"]`` complete ones
-    (0 at an epoch's end); ``skipped`` is how many of them a resumed run starts past.
+    (0 at an epoch's end); a resumed run starts that many batches into the epoch.
     """
 
     def __init__(self, state_dir: Path, config: Config, tokenizers, start: dict | None, best_weights=None):

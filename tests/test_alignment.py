@@ -200,3 +200,10 @@ def test_a_word_without_pieces_gets_no_link():
     weights = np.array([[0.9, 0.0], [0.0, 0.0]])  # target word 1 normalised to nothing
     attention = WordAttention(weights, np.array([0.1, 0.0]), weights, np.array([0.1, 0.0]))
     assert METHODS["argmax"](attention) == {(0, 0)} and METHODS["next-step"](attention) == {(0, 0)}
+
+
+def test_a_target_word_without_pieces_has_no_weights_in_either_step(translator):
+    (attention,) = attention_by_word(translator, [("Je suis content .".split(), ["I", "\u200b", "am", "happy", "."])])
+    assert not attention.weights[1].any() and not attention.next_weights[1].any()
+    assert all(j != 1 for method in METHODS.values() for _, j in method(attention))
+    np.testing.assert_allclose(np.delete(attention.next_weights.sum(1) + attention.next_eos, 1), 1.0, atol=1e-4)
