@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _publish_space(args) -> int:
-    from nmt.space import publish_space, space_files
+    from nmt.space import needs_lfs, publish_space, space_files
 
     try:
         files = space_files()
@@ -76,7 +76,7 @@ def _publish_space(args) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     for name, path in files.items():
-        print(f"{name}  ({path.stat().st_size:,} bytes)")
+        print(f"{name}  ({path.stat().st_size:,} bytes{', Git LFS' if needs_lfs(path) else ''})")
     if not args.dry_run:
         print(f"published: {publish_space(args.repo_id, private=args.private)}")
     return 0
