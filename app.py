@@ -12,7 +12,6 @@ from pathlib import Path
 # Private by default: no usage analytics, no telemetry; set before gradio and the Hub client load.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
 
