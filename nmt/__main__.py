@@ -64,7 +64,30 @@ def _parser() -> argparse.ArgumentParser:
     publish.add_argument("repo_id", help="OWNER/NAME of the Space (created if it does not exist)")
     publish.add_argument("--private", action="store_true", help="create the Space private")
     publish.add_argument("--dry-run", action="store_true", help="list the files and upload nothing")
+
+    fetch = commands.add_parser(
+        "fetch-data",
+        help="download the public corpora into the folder layout config.ini reads (needs internet access)",
+        description="Tatoeba French-English and Korean-English from manythings.org/anki, the Korean-English "
+        "news corpus from its GitHub repository; files already there are kept. See nmt/corpora.py.",
+    )
+    fetch.add_argument("folder", nargs="?", default="../shared/data", help="where (default: ../shared/data)")
     return parser
+
+
+def _fetch_data(args) -> int:
+    from nmt.corpora import fetch_corpora, missing_for_tests
+
+    folder = Path(args.folder)
+    try:
+        fetch_corpora(folder)
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    still = missing_for_tests(folder)
+    if still:
+        print(f"still missing for the tests (no download; see README, Data): {', '.join(still)}", file=sys.stderr)
+    return 0
 
 
 def _publish_space(args) -> int:
@@ -148,6 +171,8 @@ def main(argv=None) -> int:
         parser.error(f"--beam must be between 1 and 64, got {args.beam}")
     if args.command == "publish-space":
         return _publish_space(args)
+    if args.command == "fetch-data":
+        return _fetch_data(args)
 
     from nmt.checkpoint import CheckpointError
     from nmt.translator import Translator, use_decoding_threads

@@ -18,6 +18,20 @@ KOR = DATA / "kor-eng" / "kor.txt"
 NEWS = DATA / "korean-english-news" / "korean-english-park.dev"
 
 
+def pytest_sessionstart(session):
+    """Without the data every test reads, stop at once with one message instead of hundreds of errors."""
+    from nmt.corpora import missing_for_tests
+
+    missing = missing_for_tests(DATA)
+    if missing:
+        pytest.exit(
+            f"the tests read real corpora from {DATA}, which lacks: {', '.join(missing)}. "
+            "`python -m nmt fetch-data` downloads the public corpora there (internet access needed); "
+            "README.md, section Data, says where each comes from, the alignment set included.",
+            returncode=4,
+        )
+
+
 def tiny_config(tmp_path, **overrides):
     """A configuration small enough to train in seconds on 2 cores."""
     from nmt.config import Config
