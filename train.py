@@ -1,21 +1,24 @@
-"""Trains one language pair from config.ini: `python train.py fr-en [--flag value ...]`."""
+"""Trains one language pair of config.ini: `python train.py fr-en [--flag value ...]`."""
 
 import argparse
 import shlex
 import sys
+from pathlib import Path
 
-from nmt.config import add_override_flags, ini_defaults, overrides_from, read_config
+from nmt.config import add_override_flags, overrides_from, read_config, sections
+
+CONFIG = Path(__file__).resolve().parent / "config.ini"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("pair", help="section of the configuration file, e.g. fr-en or ko-en")
-    parser.add_argument("--config", default="config.ini", help="INI file (default: config.ini)")
+    parser = argparse.ArgumentParser(
+        description=f"{__doc__} Pairs of {CONFIG.name}: {', '.join(sections(CONFIG))}. A run saves its state "
+        "in OUTPUT.training/ and ends with a checkpoint folder OUTPUT/ (config, weights, vocabularies, scores)."
+    )
+    parser.add_argument("pair", help=f"section of the configuration file ({', '.join(sections(CONFIG))}, ...)")
+    parser.add_argument("--config", default=str(CONFIG), help=f"INI file (default: the {CONFIG.name} beside train.py)")
     parser.add_argument("--resume", action="store_true", help="continue the interrupted run of this output")
-    # The INI file is known before the flags are, so that --help can show its [DEFAULT] values.
-    config_path = argparse.ArgumentParser(add_help=False)
-    config_path.add_argument("--config", default="config.ini")
-    add_override_flags(parser, ini_defaults(config_path.parse_known_args()[0].config))
+    add_override_flags(parser)
     args = parser.parse_args()
     try:
         config = read_config(args.config, args.pair, overrides_from(args))

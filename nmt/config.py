@@ -1,7 +1,9 @@
-"""Run configuration: one dataclass, read from ``config.ini`` (configparser) and overridable by flags.
+"""Run configuration: one dataclass holding every setting's default and meaning, read from an INI
+file (configparser) and overridable by flags.
 
-``config.ini`` has a ``[DEFAULT]`` section and one section per language pair (``[fr-en]``, ``[ko-en]``);
-every field below is a key there and a ``--flag`` of ``train.py``.
+``config.ini`` has one section per language pair (``[fr-en]``, ``[ko-en]``) with what that pair changes;
+every field below is a key there and a ``--flag`` of ``train.py``. Relative paths in the file are
+relative to the file's folder, so ``train.py`` runs from any directory.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 import configparser
 import dataclasses
 import json
+import os
 from pathlib import Path
 
 # Luong et al. (2015)'s score functions (nmt.attention); here so that reading a configuration (and
@@ -17,56 +20,68 @@ from pathlib import Path
 SCORES = ("dot", "general", "concat")
 
 
+def option(default, help: str, choices=None):
+    """A configuration field: its default and what it means, shown by ``train.py --help``."""
+    return dataclasses.field(default=default, metadata={"help": help, "choices": choices})
+
+
 @dataclasses.dataclass
 class Config:
-    # Data. `data` is a comma-separated list of corpora (see nmt.data.read_corpus for the forms), split
-    # into training, validation and test; `train_data` corpora only ever add to the training split.
-    source_lang: str = "fr"
-    target_lang: str = "en"
-    data: str = ""
-    train_data: str = ""
-    max_chars: int = 300
-    valid_size: int = 1000
-    test_size: int = 2000
-    seed: int = 1234
-    # Tokenizers and length limits (in pieces; longer training pairs are skipped and counted).
-    source_vocab_size: int = 8000
-    target_vocab_size: int = 8000
-    max_pieces: int = 60
+    """Every setting of a run, with its default. ``config.ini`` holds only what a language pair changes."""
+
+    # Data.
+    source_lang: str = option("fr", "source language code; a section named like fr-en sets it to the first half")
+    target_lang: str = option("en", "target language code; a section named like fr-en sets it to the second half")
+    data: str = option(
+        "",
+        "corpora to split into training, validation and test, comma-separated: Tatoeba/manythings TSV, "
+        "FILE.tsv:SRC:TGT, line-aligned PREFIX (PREFIX.SRC + PREFIX.TGT) or an AI-Hub .xlsx",
+    )
+    train_data: str = option("", "corpora (same forms) added to the training split only")
+    max_chars: int = option(300, "pairs with a side longer than this many characters are skipped and counted")
+    valid_size: int = option(1000, "validation pairs (one per English sentence)")
+    test_size: int = option(2000, "test pairs (one per English sentence)")
+    seed: int = option(1234, "seed of the split, the batch order and the initial weights")
+    # Tokenizers and length limits.
+    source_vocab_size: int = option(8000, "source SentencePiece vocabulary, 256 byte pieces included")
+    target_vocab_size: int = option(8000, "target SentencePiece vocabulary (a transfer keeps the parent's)")
+    max_pieces: int = option(60, "training pairs with a side longer than this many pieces are skipped")
     # Model.
-    embedding_dim: int = 256
-    units: int = 512
-    layers: int = 2
-    bidirectional: bool = True
-    # False starts the decoder from zeros, so everything it knows of the source comes through attention.
-    init_decoder_from_encoder: bool = True
-    score: str = "general"
-    input_feeding: bool = True
-    dropout: float = 0.2
-    # Training. `max_minutes` (0 = no limit) stops at the first step past it; --resume continues from there.
-    epochs: int = 20
-    batch_tokens: int = 4096
-    learning_rate: float = 0.002
-    label_smoothing: float = 0.1
-    # Weight of the guided-alignment loss (Chen et al. 2016): how strongly the alignment weights are
-    # pulled towards eflomal's word alignments of the training data; 0 leaves attention to learn alone.
-    guided_alignment: float = 0.0
-    patience: int = 3
-    max_minutes: float = 0.0
-    # Decoding defaults (used for the test-split score and by the app).
-    beam_size: int = 5
-    length_penalty: float = 1.0
-    max_output_pieces: int = 100
+    embedding_dim: int = option(256, "embedding size of both sides")
+    units: int = option(512, "LSTM units per layer (a bidirectional encoder gives half to each direction)")
+    layers: int = option(2, "stacked LSTM layers, encoder and decoder each")
+    bidirectional: bool = option(True, "bidirectional encoder")
+    # Started from the encoder's final state, the decoder of short sentences learns to ignore attention
+    # (all weight on one summary position); started from zeros, it must attend to translate.
+    init_decoder_from_encoder: bool = option(False, "start the decoder from the encoder's final state, not zeros")
+    score: str = option("general", "Luong et al.'s attention score function", SCORES)
+    input_feeding: bool = option(True, "feed the attentional hidden state into the next decoder step")
+    dropout: float = option(0.4, "dropout rate of embeddings and LSTM outputs, in [0, 1)")
+    # Training.
+    epochs: int = option(30, "most epochs")
+    batch_tokens: int = option(4096, "padded tokens per batch (batches group pairs of similar length)")
+    learning_rate: float = option(0.002, "Adam's initial learning rate, halved when the validation loss stalls")
+    label_smoothing: float = option(0.1, "label smoothing of the cross-entropy")
+    guided_alignment: float = option(
+        0.0,
+        "weight of a loss pulling the alignment weights towards eflomal's word alignments of the "
+        "training data (Chen et al. 2016); 0 leaves attention to learn alone",
+    )
+    patience: int = option(3, "stop after this many epochs without a better validation loss")
+    max_minutes: float = option(0.0, "stop at the first step past this many minutes (0: no limit); --resume goes on")
+    # Decoding defaults (the test-split score and the app).
+    beam_size: int = option(5, "beam size (1: greedy)")
+    length_penalty: float = option(1.0, "α of the GNMT length penalty ((5 + length) / 6)^α of beam scores; 0: none")
+    max_output_pieces: int = option(100, "longest translation, in pieces")
     # Where the checkpoint goes; transfer learning; publishing.
-    output: str = ""
-    init_from: str = ""
-    # With init_from: also start the encoder LSTMs from the parent's (never the source embeddings,
-    # which belong to another language).
-    transfer_encoder: bool = False
-    # With init_from: the layers taken from the parent stay fixed for this many epochs, so the new
-    # encoder learns to feed them before their trained weights move.
-    freeze_transferred_epochs: int = 0
-    push_to_hub: str = ""
+    output: str = option("", "checkpoint folder (default: checkpoints/PAIR beside the INI file)")
+    init_from: str = option("", "transfer learning: start from this parent checkpoint's target side and decoder")
+    transfer_encoder: bool = option(
+        False, "with init_from: also start the encoder LSTMs from the parent's (never the source embeddings)"
+    )
+    # So that the new encoder learns to feed the parent's layers before their trained weights move.
+    freeze_transferred_epochs: int = option(0, "with init_from: keep the parent's layers fixed this many epochs")
+    push_to_hub: str = option("", "upload the finished checkpoint to this Hugging Face model repository")
 
     def __post_init__(self):
         if self.score not in SCORES:
@@ -120,10 +135,16 @@ def _parse(field: dataclasses.Field, value):
         raise ValueError(f"{field.name}: expected {field.type}, got {value!r}") from None
 
 
+# Keys whose values are paths (comma-separated lists of them for the corpora).
+PATH_KEYS = ("data", "train_data", "init_from", "output")
+
+
 def read_config(path, section: str, overrides: dict | None = None) -> Config:
-    """The ``[section]`` of an INI file (with ``[DEFAULT]`` beneath it), then ``overrides`` on top.
+    """The ``[section]`` of an INI file (with its ``[DEFAULT]``, if any, beneath it), then ``overrides``.
 
     The section name is the language pair; ``source_lang``/``target_lang`` default to its two halves.
+    Relative paths of the file are taken from the file's folder; those of `overrides` (flags) from the
+    working directory.
     """
     parser = configparser.ConfigParser()
     if not parser.read(path, encoding="utf-8"):
@@ -131,32 +152,41 @@ def read_config(path, section: str, overrides: dict | None = None) -> Config:
     if not parser.has_section(section):
         raise ValueError(f"{path}: no section [{section}] (sections: {', '.join(parser.sections())})")
     values = dict(parser[section])
+    values.setdefault("output", str(Path("checkpoints") / section))
+    folder = Path(path).parent
+    for key in PATH_KEYS:
+        if values.get(key):
+            values[key] = ",".join(_from_folder(folder, item.strip()) for item in values[key].split(","))
     if "-" in section:
         values.setdefault("source_lang", section.split("-")[0])
         values.setdefault("target_lang", section.split("-")[1])
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    values.setdefault("output", str(Path("checkpoints") / section))
     return Config.from_dict(values)
 
 
-def ini_defaults(path) -> dict[str, str]:
-    """The ``[DEFAULT]`` section of an INI file (empty if there is none), for ``--help``."""
+def _from_folder(folder: Path, item: str) -> str:
+    """`item` (a path, possibly ``FILE:SRC:TGT``, or ``hf:OWNER/REPO``) as seen from the working directory."""
+    if not item or item.startswith("hf:") or Path(item).is_absolute():
+        return item
+    return os.path.relpath(folder / item)
+
+
+def sections(path) -> list[str]:
+    """The language pairs (sections) of an INI file; none if it cannot be read."""
     parser = configparser.ConfigParser()
     parser.read(path, encoding="utf-8")
-    return dict(parser.defaults())
+    return parser.sections()
 
 
-def add_override_flags(parser: argparse.ArgumentParser, defaults: dict[str, str] | None = None) -> None:
-    """Adds one ``--flag`` per configuration field; a flag left out keeps the INI value. Each flag's
-    help names the value in `defaults` (the INI's ``[DEFAULT]``; a pair's section may change it)."""
-    group = parser.add_argument_group(
-        "configuration overrides (default: the pair's section of the INI file, then its [DEFAULT])"
-    )
+def add_override_flags(parser: argparse.ArgumentParser) -> None:
+    """Adds one ``--flag`` per configuration field, with its meaning, default and allowed values; a
+    flag left out keeps the INI value."""
+    group = parser.add_argument_group("settings (default: the pair's section of the INI file, else the value shown)")
     for field in dataclasses.fields(Config):
         flag = "--" + field.name.replace("_", "-")
-        value = (defaults or {}).get(field.name)
-        shown = f"[DEFAULT] {value}" if value is not None else f"built in: {field.default!r}"
-        help_text = f"{shown}; one of {', '.join(SCORES)}" if field.name == "score" else shown
+        choices = field.metadata["choices"]
+        shown = f"; one of {', '.join(choices)}" if choices else ""
+        help_text = f"{field.metadata['help']} (default: {field.default!r}{shown})".replace("%", "%%")
         if field.type == "bool":
             group.add_argument(
                 flag, dest=field.name, action=argparse.BooleanOptionalAction, default=None, help=help_text
