@@ -55,12 +55,13 @@ def main():
     tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     import keras
 
+    from nmt.batching import Batches, encode_pairs
     from nmt.checkpoint import Checkpoint, build_model
     from nmt.config import read_config
     from nmt.metrics import corpus_scores
     from nmt.model import masked_loss
     from nmt.tokenizer import Tokenizer
-    from nmt.training import Batches, encode_pairs, read_split
+    from nmt.training import read_split
     from nmt.translator import Translator
 
     base = read_config(Path(__file__).resolve().parents[1] / "config.ini", "fr-en")

@@ -21,11 +21,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from nmt.batching import Batches, encode_pairs, teacher_forcing_arrays  # noqa: E402
 from nmt.checkpoint import build_model  # noqa: E402
 from nmt.config import read_config  # noqa: E402
 from nmt.model import masked_loss  # noqa: E402
 from nmt.tokenizer import Tokenizer  # noqa: E402
-from nmt.training import Batches, encode_pairs, read_split, teacher_forcing_arrays  # noqa: E402
+from nmt.training import read_split  # noqa: E402
 
 
 class StepTimer(keras.callbacks.Callback):

@@ -20,6 +20,15 @@ from pathlib import Path
 SCORES = ("dot", "general", "concat")
 
 
+# Settings that were measured, lost and removed (docs/experiments.md, "Transfer learning"): a
+# checkpoint's config.json may still name them, switched off.
+RETIRED = {"transfer_encoder": False, "freeze_transferred_epochs": 0}
+
+
+def _parse_retired(value):
+    return value if not isinstance(value, str) else value.strip().lower() not in ("false", "0", "no", "off", "")
+
+
 def option(default, help: str, choices=None):
     """A configuration field: its default and what it means, shown by ``train.py --help``."""
     return dataclasses.field(default=default, metadata={"help": help, "choices": choices})
@@ -76,11 +85,6 @@ class Config:
     # Where the checkpoint goes; transfer learning; publishing.
     output: str = option("", "checkpoint folder (default: checkpoints/PAIR beside the INI file)")
     init_from: str = option("", "transfer learning: start from this parent checkpoint's target side and decoder")
-    transfer_encoder: bool = option(
-        False, "with init_from: also start the encoder LSTMs from the parent's (never the source embeddings)"
-    )
-    # So that the new encoder learns to feed the parent's layers before their trained weights move.
-    freeze_transferred_epochs: int = option(0, "with init_from: keep the parent's layers fixed this many epochs")
     push_to_hub: str = option("", "upload the finished checkpoint to this Hugging Face model repository")
 
     def __post_init__(self):
@@ -93,12 +97,6 @@ class Config:
         for name in ("layers", "units", "embedding_dim", "epochs", "batch_tokens", "beam_size", "max_pieces"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.transfer_encoder and not self.init_from:
-            raise ValueError("transfer_encoder needs init_from: the parent checkpoint to take the encoder from")
-        if self.freeze_transferred_epochs < 0:
-            raise ValueError(f"freeze_transferred_epochs must be at least 0, got {self.freeze_transferred_epochs}")
-        if self.freeze_transferred_epochs and not self.init_from:
-            raise ValueError("freeze_transferred_epochs needs init_from: without a parent nothing is transferred")
         if self.guided_alignment < 0:
             raise ValueError(f"guided_alignment must be at least 0, got {self.guided_alignment}")
         if not 0 <= self.dropout < 1:
@@ -113,6 +111,10 @@ class Config:
 
     @classmethod
     def from_dict(cls, values: dict) -> Config:
+        values = dict(values)
+        for key, off in RETIRED.items():
+            if key in values and _parse_retired(values.pop(key)) != off:
+                raise ValueError(f"{key} was set, and this version no longer has it (docs/experiments.md: it lost)")
         known = {f.name: f for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - set(known))
         if unknown:

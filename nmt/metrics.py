@@ -6,6 +6,9 @@ import dataclasses
 
 from sacrebleu.metrics import BLEU, CHRF
 
+# Test references of at least this many words are also scored on their own: the long sentences.
+LONG_SENTENCE_WORDS = 8
+
 
 @dataclasses.dataclass
 class CorpusScores:

@@ -2,14 +2,15 @@ import keras
 import numpy as np
 import pytest
 
+from nmt.batching import Batches
 from nmt.config import Config
 from nmt.model import Seq2Seq, guided_alignment_loss, masked_loss
 from nmt.tokenizer import BOS_ID, EOS_ID
-from nmt.training import Batches
 
 
 def _model(**overrides):
-    config = Config(**{"embedding_dim": 16, "units": 32, "layers": 2, "dropout": 0.0, **overrides})
+    values = {"embedding_dim": 16, "units": 32, "layers": 2, "dropout": 0.0, "init_decoder_from_encoder": True}
+    config = Config(**{**values, **overrides})
     keras.utils.set_random_seed(1)
     model = Seq2Seq(config, 40, 50)
     model.build_weights()

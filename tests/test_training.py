@@ -11,11 +11,11 @@ import keras
 import numpy as np
 
 from conftest import FRA, ROOT, tiny_config, train_until_scoring_fails, write_sample
+from nmt.batching import Batches, encode_pairs
 from nmt.data import ReadReport, read_tatoeba
 from nmt.metrics import corpus_scores
 from nmt.model import masked_loss
 from nmt.tokenizer import Tokenizer
-from nmt.training import Batches, encode_pairs
 from nmt.translator import Translator
 
 

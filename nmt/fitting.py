@@ -1,0 +1,158 @@
+"""The fit loop and its resumable state: best weights, learning-rate halving, patience, time budget.
+
+After every epoch, and when a time budget stops a run between two steps, the full state (weights,
+optimizer, best weights, counters, tokenizers) is written atomically to ``<output>.training/``, from
+which a resumed run continues at the same step.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from nmt import checkpoint as ckpt
+from nmt.batching import Batches
+from nmt.config import Config
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+class Progress(keras.callbacks.Callback):
+    """Keeps the best weights by validation loss, halves the learning rate when it stalls, stops after
+    `patience` epochs without improvement or, between any two steps, past the time budget, and saves
+    all of it every epoch and when it stops.
+
+    ``state["step"]`` counts the batches trained of the epoch after ``state["epoch"]`` complete ones
+    (0 at an epoch's end); a resumed run starts that many batches into the epoch.
+    """
+
+    def __init__(self, state_dir: Path, config: Config, tokenizers, start: dict | None, best_weights=None):
+        super().__init__()
+        self.state_dir, self.config, self.tokenizers = state_dir, config, tokenizers
+        self.state = start or {"epoch": 0, "best_loss": None, "best_epoch": 0, "wait": 0, "seconds": 0.0, "history": []}
+        self.state.setdefault("step", 0)
+        self.best_weights = best_weights
+        self.stopped_at_step = 0
+
+    def on_train_begin(self, logs=None):
+        self.started = time.time() - self.state["seconds"]
+
+    def on_train_batch_end(self, batch, logs=None):
+        last = batch + 1 >= self.params["steps"]  # then the epoch ends anyway, and on_epoch_end stops it
+        if not last and self.over_budget(time.time() - self.started) and not self.model.stop_training:
+            self.stopped_at_step = self.state["step"] + batch + 1
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = float(logs["val_loss"])
+        state = self.state
+        state["seconds"] = time.time() - self.started
+        if self.stopped_at_step:
+            # Stopped inside the epoch, which is not complete: neither the epoch count, the best
+            # weights nor patience move. Before any complete epoch, these weights stand in as the best
+            # (without a best loss, so the first complete epoch replaces them).
+            state["step"] = self.stopped_at_step
+            log(f"stopping at step {state['step']} of epoch {epoch + 1}: {self.stop_reason()}")
+            if self.best_weights is None:
+                self.best_weights = self.model.get_weights()
+            self._save()
+            return
+        state.update(epoch=epoch + 1, step=0)
+        state["history"].append(
+            {
+                "epoch": epoch + 1,
+                "loss": float(logs["loss"]),
+                "val_loss": loss,
+                "learning_rate": float(self.model.optimizer.learning_rate.numpy()),
+            }
+        )
+        if state["best_loss"] is None or loss < state["best_loss"]:
+            state.update(best_loss=loss, best_epoch=epoch + 1, wait=0)
+            self.best_weights = self.model.get_weights()
+        else:
+            state["wait"] += 1
+            learning_rate = self.model.optimizer.learning_rate
+            learning_rate.assign(learning_rate * 0.5)
+            log(f"validation loss did not improve; learning rate halved to {float(learning_rate.numpy()):.2e}")
+        reason = self.stop_reason()
+        if reason:
+            log(f"stopping: {reason}")
+            self.model.stop_training = True
+        self._save()
+
+    def over_budget(self, seconds: float) -> bool:
+        return bool(self.config.max_minutes) and seconds > 60 * self.config.max_minutes
+
+    def stop_reason(self) -> str:
+        """Why training should not go on ("" if it should): patience or the time budget used up."""
+        if self.state["wait"] >= self.config.patience:
+            return f"no improvement for {self.state['wait']} epochs"
+        if self.over_budget(self.state["seconds"]):
+            return f"time budget of {self.config.max_minutes} minutes reached"
+        return ""
+
+    def _save(self):
+        staging = Path(tempfile.mkdtemp(prefix=f".{self.state_dir.name}.staging-", dir=self.state_dir.parent))
+        try:
+            ckpt.write_weights(self.model, staging / "last.h5", dtype="float32")
+            best = self.model.get_weights()
+            self.model.set_weights(self.best_weights)
+            ckpt.write_weights(self.model, staging / "best.h5", dtype="float32")
+            self.model.set_weights(best)
+            with open(staging / "optimizer.npz", "wb") as f:
+                np.savez(f, *[np.asarray(v) for v in self.model.optimizer.variables])
+            self.tokenizers[0].save(staging / ckpt.SOURCE_SPM)
+            self.tokenizers[1].save(staging / ckpt.TARGET_SPM)
+            (staging / "config.json").write_text(self.config.to_json(), encoding="utf-8")
+            (staging / "state.json").write_text(json.dumps(self.state, indent=2), encoding="utf-8")
+            ckpt.replace_directory(staging, self.state_dir)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+
+def read_best(state_dir: Path, model):
+    current = model.get_weights()
+    ckpt.read_weights(model, state_dir / "best.h5")
+    best = model.get_weights()
+    model.set_weights(current)
+    return best
+
+
+def restore_optimizer(state_dir: Path, model, optimizer) -> None:
+    optimizer.build(model.trainable_variables)
+    with np.load(state_dir / "optimizer.npz", allow_pickle=False) as stored:
+        values = [stored[f"arr_{i}"] for i in range(len(stored.files))]
+    if len(values) != len(optimizer.variables):
+        raise ckpt.CheckpointError(f"{state_dir / 'optimizer.npz'}: does not match this model's optimizer")
+    for variable, value in zip(optimizer.variables, values):
+        variable.assign(value)
+
+
+def fit_epochs(model, progress: Progress, make_batches, valid_batches: Batches, until: int) -> None:
+    """Trains up to epoch `until`, one fit per epoch on that epoch's batches (`make_batches(epoch)`),
+    first finishing an epoch that a resumed run had stopped inside."""
+    while progress.state["epoch"] < until:
+        epoch, step = progress.state["epoch"], progress.state["step"]
+        batches = make_batches(epoch)
+        if step:
+            log(f"resuming epoch {epoch + 1} at step {step + 1}")
+            batches.skip(step)
+        model.fit(batches, validation_data=valid_batches, epochs=epoch + 1, initial_epoch=epoch, callbacks=[progress])
+        if model.stop_training:  # patience or the budget; the next fit would reset it
+            return
+
+
+def next_learning_rate(config: Config, state: dict) -> float:
+    """The learning rate for the next epoch: the last epoch's, halved if it did not improve."""
+    if not state["history"]:
+        return config.learning_rate
+    return state["history"][-1]["learning_rate"] * (0.5 if state["wait"] else 1.0)
