@@ -29,6 +29,7 @@ import numpy as np  # noqa: E402
 from nmt.checkpoint import load_checkpoint  # noqa: E402
 from nmt.model import Seq2Seq  # noqa: E402
 from nmt.search import Searcher  # noqa: E402
+from nmt.tokenizer import EOS_ID  # noqa: E402
 from nmt.translator import use_decoding_threads  # noqa: E402
 
 SOURCE = np.arange(5, 15, dtype=np.int32)[None]  # 10 source pieces (eos not needed for timing)
@@ -44,11 +45,13 @@ def step_weights_mb(model: Seq2Seq) -> float:
 def time_loop(searcher: Searcher, limit: int, repeats: int) -> tuple[int, float]:
     """Steps run and median milliseconds of the greedy graph limited to `limit` steps."""
     limits = np.array([limit], np.int32)
-    steps = searcher._greedy(SOURCE, limits)[0].shape[1]
+    chosen = np.asarray(searcher._greedy(SOURCE, limits, limit)["top_ids"])[:, 0, 0]
+    ends = np.flatnonzero(chosen == EOS_ID)
+    steps = int(ends[0]) + 1 if len(ends) else limit  # the loop stops at the first eos
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        searcher._greedy(SOURCE, limits)
+        searcher._greedy(SOURCE, limits, limit)
         times.append(1000 * (time.perf_counter() - started))
     return steps, statistics.median(times)
 

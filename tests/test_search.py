@@ -1,6 +1,13 @@
+import json
+import os
+import re
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
+from conftest import ROOT
 from nmt.search import length_penalty
 from nmt.tokenizer import EOS_ID
 
@@ -22,22 +29,39 @@ def _assert_same_hypotheses(first, second):
         assert a.score == pytest.approx(b.score, abs=1e-4) and a.finished == b.finished
 
 
-@pytest.mark.parametrize(
-    "beam_size, n_best, alpha, max_length",
-    [(1, 1, 0.6, 100), (1, 1, 1.0, 3), (2, 2, 0.6, 100), (5, 3, 1.0, 100), (4, 4, 0.0, 4)],
-)
-def test_compiled_search_equals_the_step_by_step_search(translator, monkeypatch, beam_size, n_best, alpha, max_length):
-    """Under TensorFlow greedy and beam search each run as one graph; with the graphs switched off,
-    the same search runs step by step in Python (the portable reference)."""
-    sources = _sources(translator)
-    compiled = translator.searcher.search(sources, beam_size, n_best, alpha, max_length)
-    monkeypatch.setattr(translator.searcher, "_greedy", None)
-    monkeypatch.setattr(translator.searcher, "_beam", None)
-    stepwise = translator.searcher.search(sources, beam_size, n_best, alpha, max_length)
-    for first, second in zip(compiled, stepwise):
-        _assert_same_hypotheses(first, second)
-    assert all(len(h.token_ids) <= max_length for hyps in compiled for h in hyps)
-    assert any(len(hyps) > 1 for hyps in compiled) or n_best == 1
+RECORDED = json.loads((ROOT / "tests" / "fixtures" / "shipped_search.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("pair", sorted(RECORDED))
+def test_search_reproduces_the_recorded_outputs_of_the_shipped_checkpoints(pair):
+    """Greedy and beam search (n-best, length penalties, length limits) give the pieces, scores and
+    alternatives recorded from the earlier TensorFlow-graph searches, on the shipped models."""
+    from nmt.translator import Translator
+
+    record = RECORDED[pair]
+    translator = Translator.load(ROOT / "checkpoints" / pair)
+    sources = [translator.source_ids(s) for s in record["sentences"]]
+    for case, expected in record["searches"].items():
+        beam, n_best, alpha, max_length = re.fullmatch(r"beam(\d+)-n(\d+)-a([\d.]+)-max(\d+)", case).groups()
+        found = translator.searcher.search(sources, int(beam), int(n_best), float(alpha), int(max_length))
+        for hypotheses, recorded in zip(found, expected, strict=True):
+            assert [h.token_ids.tolist() for h in hypotheses] == [r["token_ids"] for r in recorded], case
+            assert [h.top_ids.tolist() for h in hypotheses] == [r["top_ids"] for r in recorded], case
+            assert [h.score for h in hypotheses] == pytest.approx([r["score"] for r in recorded], abs=2e-3)
+
+
+def test_the_search_tests_pass_under_jax():
+    """The same search, compiled by jax.jit: this module's tests run again under Keras' JAX backend."""
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_search.py", "-k", "not jax"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0 and " passed" in done.stdout, done.stdout[-3000:]
 
 
 def test_greedy_is_the_argmax_at_every_step(translator):
@@ -98,13 +122,9 @@ def test_forced_decoding_of_greedy_output_reproduces_its_probabilities_and_atten
         np.testing.assert_allclose(attention, hypothesis.attention, atol=1e-5)
 
 
+@pytest.mark.skipif(os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow", reason="TensorFlow's threads")
 def test_decoding_processes_run_one_thread_per_operation():
     """What the app and the command line call before they decode anything."""
-    import subprocess
-    import sys
-
-    from conftest import ROOT
-
     code = (
         "import tensorflow as tf; from nmt.translator import use_decoding_threads; use_decoding_threads(); "
         "import os; print(tf.config.threading.get_intra_op_parallelism_threads(), "
