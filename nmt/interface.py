@@ -12,6 +12,7 @@ import logging
 import re
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import gradio as gr
 import numpy as np
@@ -215,9 +216,91 @@ class Downloads:
         return f.name
 
 
+def _input_controls(pairs: dict[str, Translator]) -> SimpleNamespace:
+    """Source text, reference, language pair, beam size, output length and the Translate button."""
+    names = list(pairs)
+    with gr.Row():
+        with gr.Column(scale=3):
+            text = gr.Textbox(
+                label="Source text", lines=3, max_length=MAX_CHARS, placeholder="Je suis très content de te voir."
+            )
+            reference = gr.Textbox(label="Reference translation (optional)", lines=1)
+        with gr.Column(scale=2):
+            pair = gr.Dropdown(names, value=names[0] if names else None, label="Language pair")
+            default_beam = pairs[names[0]].config.beam_size if names else 1
+            beam = gr.Slider(1, MAX_BEAM, value=default_beam, step=1, label="Beam size (1 = greedy)")
+            max_length = gr.Slider(5, MAX_OUTPUT_PIECES, value=100, step=1, label="Maximum output length (pieces)")
+            translate = gr.Button("Translate", variant="primary")
+    return SimpleNamespace(
+        text=text, reference=reference, pair=pair, beam=beam, max_length=max_length, button=translate
+    )
+
+
+def _attention_tab() -> SimpleNamespace:
+    """The heatmaps of the translation and of the reference, confidence and coverage."""
+    with gr.Tab("Attention"):
+        with gr.Row():
+            heatmap = gr.Plot(label="Attention heatmap (model translation)", format="png", elem_id="heatmap")
+            reference_heatmap = gr.Plot(
+                label="Where the model would look to produce the reference", format="png", elem_id="reference-heatmap"
+            )
+        reference_summary = gr.Markdown(elem_id="reference-summary")
+        with gr.Row():
+            confidence = gr.HighlightedText(label="Confidence of each generated piece", show_legend=False)
+            reference_probs = gr.HighlightedText(label="Model probability of each reference piece", show_legend=False)
+        coverage_plot = gr.Plot(label="Coverage", format="png")
+        coverage_notes = gr.Markdown(elem_id="coverage-notes")
+    return SimpleNamespace(
+        heatmap=heatmap,
+        reference_heatmap=reference_heatmap,
+        reference_summary=reference_summary,
+        confidence=confidence,
+        reference_probs=reference_probs,
+        coverage_plot=coverage_plot,
+        coverage_notes=coverage_notes,
+    )
+
+
+def _step_tab() -> SimpleNamespace:
+    """One decoding step: the piece, its alternatives and that step's attention."""
+    with gr.Tab("Step by step"):
+        step = gr.Slider(1, 2, value=1, step=1, label="Decoding step")
+        summary = gr.Markdown(elem_id="step-summary")
+        with gr.Row():
+            alternatives = gr.Label(label="Top alternatives at this step", num_top_classes=5)
+            attention = gr.HighlightedText(label="Attention at this step", show_legend=False)
+        bars = gr.Plot(label="Attention at this step", format="png")
+    return SimpleNamespace(step=step, outputs=[summary, alternatives, attention, bars])
+
+
+def _nbest_tab() -> SimpleNamespace:
+    """Every beam hypothesis with its own attention."""
+    with gr.Tab("n-best"):
+        choice = gr.Dropdown(
+            choices=[], label="Hypothesis (beam search keeps the attention of each)", type="index", interactive=True
+        )
+        heatmap = gr.Plot(label="Attention of this hypothesis", format="png", elem_id="nbest-heatmap")
+    return SimpleNamespace(choice=choice, heatmap=heatmap)
+
+
+def _compare_tab(names: list[str]) -> SimpleNamespace:
+    """The same input under a second decoding or pair, side by side."""
+    with gr.Tab("Compare"):
+        with gr.Row():
+            pair = gr.Dropdown(
+                names, value=names[0] if names else None, label="Second language pair (same source language)"
+            )
+            beam = gr.Slider(1, MAX_BEAM, value=1, step=1, label="Second decoding: beam size")
+            button = gr.Button("Compare")
+        with gr.Row():
+            left = gr.Plot(label="First", format="png")
+            right = gr.Plot(label="Second", format="png")
+        text = gr.Markdown()
+    return SimpleNamespace(pair=pair, beam=beam, button=button, outputs=[left, right, text])
+
+
 def build(pairs: dict[str, Translator], failures: dict[str, str] | None = None, examples=()) -> gr.Blocks:
     """The app, its queue bounded. `failures` maps pairs that could not load to the reason, shown at the top."""
-    names = list(pairs)
     downloads = Downloads()
     # Gradio copies each download into its own cache: those copies go after an hour.
     with gr.Blocks(title="Seq2seq attention explorer", delete_cache=(3600, 3600)) as demo:
@@ -225,23 +308,7 @@ def build(pairs: dict[str, Translator], failures: dict[str, str] | None = None, 
         if failures:
             gr.Markdown(failure_banner(failures))
         result_state = gr.State(None)
-        with gr.Row():
-            with gr.Column(scale=3):
-                text = gr.Textbox(
-                    label="Source text", lines=3, max_length=MAX_CHARS, placeholder="Je suis très content de te voir."
-                )
-                reference = gr.Textbox(label="Reference translation (optional)", lines=1)
-            with gr.Column(scale=2):
-                pair = gr.Dropdown(names, value=names[0] if names else None, label="Language pair")
-                beam = gr.Slider(
-                    1,
-                    MAX_BEAM,
-                    value=pairs[names[0]].config.beam_size if names else 1,
-                    step=1,
-                    label="Beam size (1 = greedy)",
-                )
-                max_length = gr.Slider(5, MAX_OUTPUT_PIECES, value=100, step=1, label="Maximum output length (pieces)")
-                translate = gr.Button("Translate", variant="primary")
+        inputs = _input_controls(pairs)
         notice = gr.Markdown()
         translation = gr.Textbox(label="Translation", buttons=["copy"], interactive=False, elem_id="translation")
         scores = gr.Markdown(elem_id="scores")
@@ -249,70 +316,36 @@ def build(pairs: dict[str, Translator], failures: dict[str, str] | None = None, 
             sentence = gr.Dropdown(choices=[], label="Sentence", type="index", interactive=True)
             merged = gr.Checkbox(label="Merge subword pieces into words", value=False)
         with gr.Tabs():
-            with gr.Tab("Attention"):
-                with gr.Row():
-                    heatmap = gr.Plot(label="Attention heatmap (model translation)", format="png", elem_id="heatmap")
-                    reference_heatmap = gr.Plot(
-                        label="Where the model would look to produce the reference",
-                        format="png",
-                        elem_id="reference-heatmap",
-                    )
-                reference_summary = gr.Markdown(elem_id="reference-summary")
-                with gr.Row():
-                    confidence = gr.HighlightedText(label="Confidence of each generated piece", show_legend=False)
-                    reference_probs = gr.HighlightedText(
-                        label="Model probability of each reference piece", show_legend=False
-                    )
-                coverage_plot = gr.Plot(label="Coverage", format="png")
-                coverage_notes = gr.Markdown(elem_id="coverage-notes")
-            with gr.Tab("Step by step"):
-                step = gr.Slider(1, 2, value=1, step=1, label="Decoding step")
-                step_summary = gr.Markdown(elem_id="step-summary")
-                with gr.Row():
-                    alternatives = gr.Label(label="Top alternatives at this step", num_top_classes=5)
-                    step_attention = gr.HighlightedText(label="Attention at this step", show_legend=False)
-                step_bars = gr.Plot(label="Attention at this step", format="png")
-            with gr.Tab("n-best"):
-                nbest = gr.Dropdown(
-                    choices=[],
-                    label="Hypothesis (beam search keeps the attention of each)",
-                    type="index",
-                    interactive=True,
-                )
-                nbest_heatmap = gr.Plot(label="Attention of this hypothesis", format="png", elem_id="nbest-heatmap")
-            with gr.Tab("Compare"):
-                with gr.Row():
-                    compare_pair = gr.Dropdown(
-                        names, value=names[0] if names else None, label="Second language pair (same source language)"
-                    )
-                    compare_beam = gr.Slider(1, MAX_BEAM, value=1, step=1, label="Second decoding: beam size")
-                    compare_button = gr.Button("Compare")
-                with gr.Row():
-                    compare_left = gr.Plot(label="First", format="png")
-                    compare_right = gr.Plot(label="Second", format="png")
-                compare_text = gr.Markdown()
+            attention = _attention_tab()
+            steps = _step_tab()
+            nbest = _nbest_tab()
+            compare = _compare_tab(list(pairs))
         with gr.Row():
             alignment = gr.Textbox(
                 label="Word alignment (Pharaoh format: source-target, 0-based)", buttons=["copy"], interactive=False
             )
             download = gr.File(label="Download everything shown (JSON: matrices, n-best, alignments)")
         if examples:
-            gr.Examples(examples=[list(e) for e in examples], inputs=[text, pair, reference], label="Examples")
+            gr.Examples(
+                examples=[list(e) for e in examples],
+                inputs=[inputs.text, inputs.pair, inputs.reference],
+                label="Examples",
+            )
 
+        # In the order _segment_views returns them.
         segment_outputs = [
-            heatmap,
-            confidence,
-            step,
-            coverage_plot,
-            coverage_notes,
-            reference_heatmap,
-            reference_probs,
-            reference_summary,
-            nbest,
-            nbest_heatmap,
+            attention.heatmap,
+            attention.confidence,
+            steps.step,
+            attention.coverage_plot,
+            attention.coverage_notes,
+            attention.reference_heatmap,
+            attention.reference_probs,
+            attention.reference_summary,
+            nbest.choice,
+            nbest.heatmap,
             alignment,
         ]
-        step_outputs = [step_summary, alternatives, step_attention, step_bars]
 
         def run(text_value, pair_value, reference_value, beam_value, max_length_value, merged_value):
             result = _analyze(pairs, text_value, pair_value, reference_value, beam_value, int(max_length_value))
@@ -328,45 +361,44 @@ def build(pairs: dict[str, Translator], failures: dict[str, str] | None = None, 
                 downloads.write(result),
             )
 
-        translate.click(
-            run,
-            [text, pair, reference, beam, max_length, merged],
-            [result_state, translation, notice, scores, sentence, *segment_outputs, *step_outputs, download],
-            api_visibility="private",
-        )
+        request = [inputs.text, inputs.pair, inputs.reference, inputs.beam, inputs.max_length, merged]
+        shown = [result_state, translation, notice, scores, sentence, *segment_outputs, *steps.outputs, download]
+        inputs.button.click(run, request, shown, api_visibility="private")
 
         def select(result, index, merged_value):
             if not result:
-                return [gr.skip()] * (len(segment_outputs) + len(step_outputs))
+                return [gr.skip()] * (len(segment_outputs) + len(steps.outputs))
             return (
                 *_segment_views(result, index or 0, merged_value),
                 *_step_views(result, index or 0, 1, merged_value),
             )
 
         for control in (sentence.input, merged.change):
-            control(select, [result_state, sentence, merged], segment_outputs + step_outputs, api_visibility="private")
+            control(select, [result_state, sentence, merged], segment_outputs + steps.outputs, api_visibility="private")
 
         def show_step(result, index, step_value, merged_value):
-            if not result:
-                return [gr.skip()] * len(step_outputs)
-            return _step_views(result, index or 0, step_value, merged_value)
+            return _step_views(result, index or 0, step_value, merged_value) if result else [gr.skip()] * 4
 
-        step.change(show_step, [result_state, sentence, step, merged], step_outputs, api_visibility="private")
+        steps.step.change(
+            show_step, [result_state, sentence, steps.step, merged], steps.outputs, api_visibility="private"
+        )
 
         def show_hypothesis(result, index, rank, merged_value):
             return _nbest_view(result, index or 0, rank, merged_value) if result else gr.skip()
 
-        nbest.input(show_hypothesis, [result_state, sentence, nbest, merged], nbest_heatmap, api_visibility="private")
+        nbest.choice.input(
+            show_hypothesis, [result_state, sentence, nbest.choice, merged], nbest.heatmap, api_visibility="private"
+        )
 
-        def compare(text_value, first_pair, second_pair, first_beam, second_beam, index, merged_value):
+        def compare_two(text_value, first_pair, second_pair, first_beam, second_beam, index, merged_value):
             return compare_views(
                 pairs, text_value, (first_pair, first_beam), (second_pair, second_beam), index, merged_value
             )
 
-        compare_button.click(
-            compare,
-            [text, pair, compare_pair, beam, compare_beam, sentence, merged],
-            [compare_left, compare_right, compare_text],
+        compare.button.click(
+            compare_two,
+            [inputs.text, inputs.pair, compare.pair, inputs.beam, compare.beam, sentence, merged],
+            compare.outputs,
             api_visibility="private",
         )
 
