@@ -47,12 +47,73 @@ def length_penalty(length: int, alpha: float) -> float:
     return ((5.0 + length) / 6.0) ** alpha
 
 
-def _write(buffers: dict, t, values: dict) -> dict:
-    """Writes each value (B, ...) into step t of its buffer (n, B, ...)."""
+# A search loop records named fields at every step. Each write into a tensor of a while loop costs
+# about a tenth of a millisecond on these CPUs, so the fields of one dtype are packed into one row per
+# sentence: two writes a step however many fields there are (docs/experiments.md).
+
+
+def _greedy_fields(source_len) -> dict:
+    """Name → (dtype, shape per sentence and step) of what greedy search records."""
     return {
-        name: ops.slice_update(buffer, (t,) + (0,) * (len(buffer.shape) - 1), ops.expand_dims(values[name], 0))
-        for name, buffer in buffers.items()
+        "top_ids": ("int32", (TOP_K,)),
+        "top_log_probs": ("float32", (TOP_K,)),
+        "alignment": ("float32", (source_len,)),
     }
+
+
+def _beam_fields(k, source_len) -> dict:
+    """What beam search records per sentence and step: per beam (k of them) its top pieces, the beam
+    it came from (``origin``), the piece it added and its log-probability, its alignment weights; per
+    candidate (2k) whether it ``finishing``, and its beam, piece, total and last-piece log-probability."""
+    return {
+        "top_ids": ("int32", (k, TOP_K)),
+        "origin": ("int32", (k,)),
+        "added": ("int32", (k,)),
+        "finishing": ("int32", (2 * k,)),
+        "candidate_beam": ("int32", (2 * k,)),
+        "candidate_piece": ("int32", (2 * k,)),
+        "top_log_probs": ("float32", (k, TOP_K)),
+        "added_log_prob": ("float32", (k,)),
+        "alignment": ("float32", (k, source_len)),
+        "candidate_total": ("float32", (2 * k,)),
+        "candidate_log_prob": ("float32", (2 * k,)),
+    }
+
+
+def _width(shape) -> int:
+    width = 1
+    for size in shape:
+        width = width * size
+    return width
+
+
+def _empty_record(steps, batch, fields: dict) -> dict:
+    """dtype → zeros (steps, B, total width of that dtype's fields)."""
+    widths: dict = {}
+    for dtype, shape in fields.values():
+        widths[dtype] = widths.get(dtype, 0) + _width(shape)
+    return {dtype: ops.zeros((steps, batch, width), dtype) for dtype, width in widths.items()}
+
+
+def _write(record: dict, t, fields: dict, values: dict) -> dict:
+    """Step t of `record` := `values` (name → (B, *shape)), packed by dtype in the order of `fields`."""
+    index = ops.reshape(t, (1, 1))
+    written = {}
+    for dtype, buffer in record.items():
+        batch = ops.shape(buffer)[1]
+        rows = [ops.reshape(ops.cast(values[n], dtype), (batch, -1)) for n, (d, _) in fields.items() if d == dtype]
+        written[dtype] = ops.scatter_update(buffer, index, ops.expand_dims(ops.concatenate(rows, axis=1), 0))
+    return written
+
+
+def _unpacked(record: dict, fields: dict) -> dict:
+    """The recorded fields as NumPy arrays (steps, B, *shape); `fields` with concrete shapes."""
+    arrays, offsets = {}, dict.fromkeys(record, 0)
+    for name, (dtype, shape) in fields.items():
+        buffer, start = np.asarray(record[dtype]), offsets[dtype]
+        offsets[dtype] += _width(shape)
+        arrays[name] = buffer[:, :, start : offsets[dtype]].reshape(*buffer.shape[:2], *shape)
+    return arrays
 
 
 def _compile(loop, scalars: int):
@@ -96,11 +157,8 @@ class Searcher:
         """
         values, keys, source_mask, states = self.model.encode(source_ids)
         batch, source_len = ops.shape(source_ids)[0], ops.shape(source_ids)[1]
-        buffers = {
-            "top_ids": ops.zeros((steps, batch, TOP_K), "int32"),
-            "top_log_probs": ops.zeros((steps, batch, TOP_K)),
-            "alignment": ops.zeros((steps, batch, source_len)),
-        }
+        fields = _greedy_fields(source_len)
+        buffers = _empty_record(steps, batch, fields)
 
         def step(t, previous_ids, states, attentional, finished, buffers):
             log_probs, states, attentional, alignment = self.model.decode_step(
@@ -108,7 +166,9 @@ class Searcher:
             )
             top_log_probs, top_ids = ops.top_k(log_probs, TOP_K)
             top_ids = ops.cast(top_ids, "int32")
-            buffers = _write(buffers, t, {"top_ids": top_ids, "top_log_probs": top_log_probs, "alignment": alignment})
+            buffers = _write(
+                buffers, t, fields, {"top_ids": top_ids, "top_log_probs": top_log_probs, "alignment": alignment}
+            )
             chosen = top_ids[:, 0]
             finished = finished | ops.equal(chosen, EOS_ID) | (t + 1 >= limits)
             return t + 1, chosen, states, attentional, finished, buffers
@@ -149,20 +209,10 @@ class Searcher:
         values, keys, source_mask = repeat(values), repeat(keys), repeat(source_mask)
         states = [[repeat(h), repeat(c)] for h, c in states]
         rank = ops.expand_dims(ops.arange(2 * k, dtype="int32"), 0)
-        first_row = ops.expand_dims(ops.arange(batch, dtype="int32") * k, 1)
-        buffers = {
-            "top_ids": ops.zeros((steps, batch, k, TOP_K), "int32"),
-            "top_log_probs": ops.zeros((steps, batch, k, TOP_K)),
-            "origin": ops.zeros((steps, batch, k), "int32"),
-            "added": ops.zeros((steps, batch, k), "int32"),
-            "added_log_prob": ops.zeros((steps, batch, k)),
-            "alignment": ops.zeros((steps, batch, k, source_len)),
-            "finishing": ops.zeros((steps, batch, 2 * k), "bool"),
-            "candidate_beam": ops.zeros((steps, batch, 2 * k), "int32"),
-            "candidate_piece": ops.zeros((steps, batch, 2 * k), "int32"),
-            "candidate_total": ops.zeros((steps, batch, 2 * k)),
-            "candidate_log_prob": ops.zeros((steps, batch, 2 * k)),
-        }
+        first_row = ops.expand_dims(ops.arange(batch, dtype="int32") * k, 1)  # (B, 1): of each sentence's beams
+        first_candidate = 2 * first_row  # (B, 1): of its 2k candidates
+        fields = _beam_fields(k, source_len)
+        buffers = _empty_record(steps, batch, fields)
 
         def step(t, previous_ids, states, attentional, beam_log_probs, done, count, buffers):
             log_probs, states, attentional, alignment = self.model.decode_step(
@@ -180,14 +230,14 @@ class Searcher:
             finishing = valid & ends & (rank < k)
             going_on = valid & ~ends
             kept = going_on & (ops.cumsum(ops.cast(going_on, "int32"), axis=1) <= k)
-            last_log_probs = totals - ops.take_along_axis(beam_log_probs, beams, axis=1)
+            last_log_probs = totals - ops.take(ops.reshape(beam_log_probs, (-1,)), first_row + beams)
             count = count + ops.sum(ops.cast(finishing, "int32"), axis=1)
 
             # The new beams: the kept candidates in rank order; empty beams get -inf.
             order = ops.argsort(ops.where(kept, rank, rank + 2 * k), axis=1)[:, :k]
 
-            def ordered(x):
-                return ops.take_along_axis(x, order, axis=1)
+            def ordered(x):  # x (B, 2k) → (B, k) in that order; a flat take is cheaper than take_along_axis
+                return ops.take(ops.reshape(x, (-1,)), first_candidate + order)
 
             alive = ordered(kept)
             origin = ops.where(alive, ordered(beams), 0)
@@ -197,6 +247,7 @@ class Searcher:
             buffers = _write(
                 buffers,
                 t,
+                fields,
                 {
                     "top_ids": ops.reshape(ops.cast(top_ids, "int32"), (batch, k, TOP_K)),
                     "top_log_probs": ops.reshape(top_log_probs, (batch, k, TOP_K)),
@@ -249,11 +300,11 @@ class Searcher:
         source_ids = self.pad(sources)
         limits = np.minimum(max_length, 2 * np.array([len(s) for s in sources]) + 10).astype(np.int32)
         steps = int(limits.max())
+        source_len = source_ids.shape[1]
         if beam_size == 1:
-            buffers = self._greedy(source_ids, limits, steps)
-            return self._read_greedy(sources, {name: np.asarray(x) for name, x in buffers.items()}, limits, alpha)
-        buffers = self._beam(source_ids, limits, steps, beam_size)
-        buffers = {name: np.asarray(x) for name, x in buffers.items()}
+            buffers = _unpacked(self._greedy(source_ids, limits, steps), _greedy_fields(source_len))
+            return self._read_greedy(sources, buffers, limits, alpha)
+        buffers = _unpacked(self._beam(source_ids, limits, steps, beam_size), _beam_fields(beam_size, source_len))
         results = []
         for b, source in enumerate(sources):
             finishers = np.argwhere(buffers["finishing"][:, b])  # (step, rank) in the order they finished
