@@ -197,23 +197,41 @@ def compare_views(pairs: dict[str, Translator], text, first: tuple, second: tupl
 
 
 class Downloads:
-    """The JSON downloads of one app: in a folder of its own that only this user can read (made by
-    ``mkdtemp``, so no other local user can create or read it first), keeping the newest `keep`."""
+    """The downloads of one app (a result as JSON, a heatmap as SVG): in a folder of its own that only
+    this user can read (made by ``mkdtemp``, so no other local user can create or read it first),
+    keeping the newest `keep`."""
 
     def __init__(self, keep: int = 32):
         self.keep = keep
         self.folder: Path | None = None
 
-    def write(self, result: dict) -> str:
+    def write(self, content: dict | str) -> str:
+        """Writes a result (a dict, as JSON) or an SVG drawing (a str); returns the file's path."""
         if self.folder is None or not self.folder.is_dir():
             self.folder = Path(tempfile.mkdtemp(prefix="nmt-attention-"))
+        suffix = ".json" if isinstance(content, dict) else ".svg"
         with tempfile.NamedTemporaryFile(
-            "w", suffix=".json", prefix="attention-", dir=self.folder, delete=False, encoding="utf-8"
+            "w", suffix=suffix, prefix="attention-", dir=self.folder, delete=False, encoding="utf-8"
         ) as f:
-            json.dump(result, f, ensure_ascii=False, indent=1)
+            f.write(json.dumps(content, ensure_ascii=False, indent=1) if isinstance(content, dict) else content)
         for old in sorted(self.folder.iterdir(), key=lambda p: p.stat().st_mtime_ns)[: -self.keep]:
             old.unlink(missing_ok=True)
         return f.name
+
+
+# A click on a heatmap cell or row label reports its decoding step to the server.
+ROW_CLICK = """element.addEventListener('click', (event) => {
+  const cell = event.target.closest('[data-step]');
+  if (cell) trigger('click', {step: Number(cell.dataset.step)});
+});"""
+SVG_CSS = "svg rect[data-step]:hover { stroke: #fff; stroke-width: 2; cursor: pointer; } svg { max-width: 100%; }"
+
+
+def _svg_view(label: str, elem_id: str) -> gr.HTML:
+    """An SVG drawing of nmt.plotting, shown as it is (its text is escaped there), rows clickable."""
+    return gr.HTML(
+        label=label, show_label=True, elem_id=elem_id, js_on_load=ROW_CLICK, css_template=SVG_CSS, container=True
+    )
 
 
 def _input_controls(pairs: dict[str, Translator]) -> SimpleNamespace:
@@ -240,15 +258,14 @@ def _attention_tab() -> SimpleNamespace:
     """The heatmaps of the translation and of the reference, confidence and coverage."""
     with gr.Tab("Attention"):
         with gr.Row():
-            heatmap = gr.Plot(label="Attention heatmap (model translation)", format="png", elem_id="heatmap")
-            reference_heatmap = gr.Plot(
-                label="Where the model would look to produce the reference", format="png", elem_id="reference-heatmap"
-            )
+            heatmap = _svg_view("Attention heatmap (model translation): point at a cell, click a row", "heatmap")
+            reference_heatmap = _svg_view("Where the model would look to produce the reference", "reference-heatmap")
         reference_summary = gr.Markdown(elem_id="reference-summary")
         with gr.Row():
             confidence = gr.HighlightedText(label="Confidence of each generated piece", show_legend=False)
             reference_probs = gr.HighlightedText(label="Model probability of each reference piece", show_legend=False)
-        coverage_plot = gr.Plot(label="Coverage", format="png")
+        coverage_plot = _svg_view("Coverage", "coverage")
+        heatmap_file = gr.File(label="The heatmap as SVG, for papers and slides", elem_id="heatmap-file")
         coverage_notes = gr.Markdown(elem_id="coverage-notes")
     return SimpleNamespace(
         heatmap=heatmap,
@@ -258,18 +275,19 @@ def _attention_tab() -> SimpleNamespace:
         reference_probs=reference_probs,
         coverage_plot=coverage_plot,
         coverage_notes=coverage_notes,
+        heatmap_file=heatmap_file,
     )
 
 
 def _step_tab() -> SimpleNamespace:
     """One decoding step: the piece, its alternatives and that step's attention."""
-    with gr.Tab("Step by step"):
+    with gr.Tab("Step by step", id="steps"):
         step = gr.Slider(1, 2, value=1, step=1, label="Decoding step")
         summary = gr.Markdown(elem_id="step-summary")
         with gr.Row():
             alternatives = gr.Label(label="Top alternatives at this step", num_top_classes=5)
             attention = gr.HighlightedText(label="Attention at this step", show_legend=False)
-        bars = gr.Plot(label="Attention at this step", format="png")
+        bars = _svg_view("Attention at this step", "step-bars")
     return SimpleNamespace(step=step, outputs=[summary, alternatives, attention, bars])
 
 
@@ -279,7 +297,7 @@ def _nbest_tab() -> SimpleNamespace:
         choice = gr.Dropdown(
             choices=[], label="Hypothesis (beam search keeps the attention of each)", type="index", interactive=True
         )
-        heatmap = gr.Plot(label="Attention of this hypothesis", format="png", elem_id="nbest-heatmap")
+        heatmap = _svg_view("Attention of this hypothesis", "nbest-heatmap")
     return SimpleNamespace(choice=choice, heatmap=heatmap)
 
 
@@ -293,8 +311,8 @@ def _compare_tab(names: list[str]) -> SimpleNamespace:
             beam = gr.Slider(1, MAX_BEAM, value=1, step=1, label="Second decoding: beam size")
             button = gr.Button("Compare")
         with gr.Row():
-            left = gr.Plot(label="First", format="png")
-            right = gr.Plot(label="Second", format="png")
+            left = _svg_view("First", "compare-first")
+            right = _svg_view("Second", "compare-second")
         text = gr.Markdown()
     return SimpleNamespace(pair=pair, beam=beam, button=button, outputs=[left, right, text])
 
@@ -315,7 +333,7 @@ def build(pairs: dict[str, Translator], failures: dict[str, str] | None = None, 
         with gr.Row():
             sentence = gr.Dropdown(choices=[], label="Sentence", type="index", interactive=True)
             merged = gr.Checkbox(label="Merge subword pieces into words", value=False)
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             attention = _attention_tab()
             steps = _step_tab()
             nbest = _nbest_tab()
@@ -381,6 +399,21 @@ def build(pairs: dict[str, Translator], failures: dict[str, str] | None = None, 
 
         steps.step.change(
             show_step, [result_state, sentence, steps.step, merged], steps.outputs, api_visibility="private"
+        )
+
+        def open_step(result, event: gr.EventData):
+            """A click on a heatmap row: that decoding step, in the step view."""
+            step = getattr(event, "step", None)
+            if not result or not isinstance(step, int | float):
+                return gr.skip(), gr.skip()
+            return gr.Slider(value=int(step)), gr.Tabs(selected="steps")
+
+        attention.heatmap.click(open_step, [result_state], [steps.step, tabs], api_visibility="private")
+        attention.heatmap.change(
+            lambda svg: downloads.write(svg) if svg else None,
+            attention.heatmap,
+            attention.heatmap_file,
+            api_visibility="private",
         )
 
         def show_hypothesis(result, index, rank, merged_value):

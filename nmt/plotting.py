@@ -1,70 +1,127 @@
-"""Attention plots with matplotlib's object API (``Figure``, never pyplot, so plots are thread safe).
+"""Attention heatmaps and bar charts as SVG: drawn by the server in a millisecond, interactive in the
+browser (every cell names its two pieces and its weight, every row its decoding step), and the same
+file downloads for papers and slides.
 
-Hangul needs a font that has it: NanumGothic, shipped inside the koreanize-matplotlib package, is
-registered once and listed after DejaVu Sans, so matplotlib falls back to it glyph by glyph.
+All text is escaped: pieces come from users' input. Hangul and every other script are drawn by the
+browser's own fonts.
 """
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+from html import escape
 
-import matplotlib
 import numpy as np
-from matplotlib import font_manager
-from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-
-def _register_hangul_font() -> list[str]:
-    # find_spec locates the package without importing it (its module imports distutils, gone in 3.12).
-    spec = importlib.util.find_spec("koreanize_matplotlib")
-    font = Path(spec.submodule_search_locations[0]) / "fonts" / "NanumGothic.ttf" if spec else None
-    if font is None or not font.is_file():
-        return ["DejaVu Sans"]
-    font_manager.fontManager.addfont(str(font))
-    return ["DejaVu Sans", font_manager.FontProperties(fname=str(font)).get_name()]
+# Viridis (matplotlib's default colour map) at 0, 0.25, 0.5, 0.75 and 1, interpolated linearly.
+VIRIDIS = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], dtype=float)
+CELL, FONT = 26, 12  # cell side and font size, px
+CHAR_WIDTH = 0.62 * FONT  # a rough width of one character, for the label margins
 
 
-FONT_FAMILY = _register_hangul_font()
+def colour(weight: float) -> str:
+    """The viridis colour of a weight in [0, 1]."""
+    position = min(max(float(weight), 0.0), 1.0) * (len(VIRIDIS) - 1)
+    low = min(int(position), len(VIRIDIS) - 2)
+    red, green, blue = VIRIDIS[low] + (VIRIDIS[low + 1] - VIRIDIS[low]) * (position - low)
+    return f"#{round(red):02x}{round(green):02x}{round(blue):02x}"
 
 
-def attention_heatmap(source_tokens, target_tokens, attention, title: str = "") -> Figure:
-    """Alignment weights as a heatmap: source pieces across, generated pieces down, with a colour bar.
+def _label_width(tokens) -> float:
+    return CHAR_WIDTH * max((len(t) for t in tokens), default=1) + 8
 
-    The figure grows with the number of pieces so labels of long sentences stay readable.
+
+def attention_heatmap(source_tokens, target_tokens, attention, title: str = "") -> str:
+    """Alignment weights as an SVG heatmap: source pieces across (labels above, rotated), generated
+    pieces down, a colour scale on the right, the title above everything.
+
+    Each cell's tooltip (its ``<title>``) reads "generated ← source: weight"; each cell carries
+    ``data-step`` (its 1-based row), which the app uses to open that step.
     """
     matrix = np.asarray(attention, dtype=float)
     rows, columns = matrix.shape
-    figure = Figure(figsize=(min(2.0 + 0.42 * columns, 30), min(1.6 + 0.36 * rows, 30)), dpi=100, layout="constrained")
-    axes = figure.add_subplot()
-    image = axes.imshow(matrix, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
-    axes.set_xticks(range(columns), source_tokens, rotation=60, ha="right", fontfamily=FONT_FAMILY, parse_math=False)
-    axes.set_yticks(range(rows), target_tokens, fontfamily=FONT_FAMILY, parse_math=False)
-    axes.set_xlabel("source")
-    axes.set_ylabel("generated")
-    if title:
-        axes.set_title(title, fontfamily=FONT_FAMILY, fontsize=10, parse_math=False)
-    figure.colorbar(image, ax=axes, label="alignment weight", shrink=0.8)
-    return figure
+    left, top = _label_width(target_tokens), 24 + 0.72 * _label_width(source_tokens)
+    width, height = left + columns * CELL + 70, top + rows * CELL + 10
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="attention-heatmap" width="{width:.0f}" '
+        f'height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" font-family="sans-serif" '
+        f'font-size="{FONT}">',
+        f'<text x="0" y="14" font-weight="bold">{escape(title)}</text>',
+    ]
+    for j, source in enumerate(source_tokens):
+        x = left + (j + 0.5) * CELL
+        parts.append(
+            f'<text x="{x:.1f}" y="{top - 6:.1f}" transform="rotate(-45 {x:.1f} {top - 6:.1f})">{escape(source)}</text>'
+        )
+    for t, target in enumerate(target_tokens):
+        y = top + t * CELL
+        parts.append(
+            f'<text x="{left - 6:.1f}" y="{y + CELL / 2 + 4:.1f}" text-anchor="end" class="row-label" '
+            f'data-step="{t + 1}">{escape(target)}</text>'
+        )
+        for j, source in enumerate(source_tokens):
+            weight = matrix[t, j]
+            parts.append(
+                f'<rect x="{left + j * CELL:.1f}" y="{y:.1f}" width="{CELL}" height="{CELL}" '
+                f'fill="{colour(weight)}" data-step="{t + 1}" data-weight="{weight:.3f}">'
+                f"<title>{escape(target)} ← {escape(source)}: {weight:.3f}</title></rect>"
+            )
+    parts.append(_colour_scale(left + columns * CELL + 16, top, rows * CELL))
+    parts.append("</svg>")
+    return "".join(parts)
 
 
-def source_bars(source_tokens, values, ylabel: str, title: str = "", ymax: float = 1.0, lines=()) -> Figure:
-    """A value per source piece as bars: one step's alignment weights, or the coverage totals.
-
-    `lines` are horizontal reference lines (e.g. the coverage thresholds).
-    """
-    figure = Figure(figsize=(min(2.5 + 0.42 * len(source_tokens), 30), 2.8), dpi=100, layout="constrained")
-    axes = figure.add_subplot()
-    axes.bar(range(len(source_tokens)), values, color="#3b6fb6")
-    for y in lines:
-        axes.axhline(y, color="#c0392b", linestyle="--", linewidth=1)
-    axes.set_xticks(
-        range(len(source_tokens)), source_tokens, rotation=60, ha="right", fontfamily=FONT_FAMILY, parse_math=False
+def _colour_scale(x: float, y: float, height: float) -> str:
+    """A vertical viridis scale from 0 (bottom) to 1 (top), labelled "alignment weight"."""
+    stops = "".join(
+        f'<stop offset="{i / (len(VIRIDIS) - 1):.2f}" stop-color="{colour(1 - i / (len(VIRIDIS) - 1))}"/>'
+        for i in range(len(VIRIDIS))
     )
-    axes.set_ylim(0, max(ymax, float(np.max(values, initial=0.0)) * 1.1))
-    axes.set_ylabel(ylabel)
-    if title:
-        axes.set_title(title, fontfamily=FONT_FAMILY, fontsize=10, parse_math=False)
-    return figure
+    height = max(height, 3 * FONT)
+    return (
+        f'<defs><linearGradient id="viridis" x1="0" y1="0" x2="0" y2="1">{stops}</linearGradient></defs>'
+        f'<rect x="{x:.1f}" y="{y:.1f}" width="12" height="{height:.1f}" fill="url(#viridis)"/>'
+        f'<text x="{x + 16:.1f}" y="{y + FONT:.1f}">1</text>'
+        f'<text x="{x + 16:.1f}" y="{y + height:.1f}">0</text>'
+        f'<text x="{x + 16:.1f}" y="{y + height / 2:.1f}" font-size="{FONT - 2}">weight</text>'
+    )
+
+
+def source_bars(source_tokens, values, label: str, title: str = "", ymax: float = 1.0, lines=()) -> str:
+    """A value per source piece as SVG bars (one step's alignment weights, or coverage totals); each
+    bar's tooltip gives its piece and value. `lines` are dashed reference values (coverage thresholds)."""
+    values = np.asarray(values, dtype=float)
+    top_value = max(ymax, float(np.max(values, initial=0.0)) * 1.1)
+    plot_height, bottom = 120.0, 30.0
+    label_room = 0.72 * _label_width(source_tokens)
+    width, height = 50 + len(source_tokens) * CELL + 10, bottom + plot_height + label_room
+
+    def y_of(value: float) -> float:
+        return bottom + plot_height * (1 - value / top_value)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="source-bars" width="{width:.0f}" height="{height:.0f}" '
+        f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="sans-serif" font-size="{FONT}">',
+        f'<text x="0" y="14" font-weight="bold">{escape(title)}</text>',
+        f'<text x="0" y="{bottom - 4:.1f}" font-size="{FONT - 2}">{escape(label)} (max {top_value:.2f})</text>',
+        f'<line x1="48" y1="{bottom + plot_height:.1f}" x2="{width - 10:.1f}" y2="{bottom + plot_height:.1f}" '
+        'stroke="#555"/>',
+    ]
+    for j, (source, value) in enumerate(zip(source_tokens, values)):
+        x = 50 + j * CELL
+        parts.append(
+            f'<rect x="{x + 3:.1f}" y="{y_of(value):.1f}" width="{CELL - 6}" '
+            f'height="{plot_height * value / top_value:.1f}" fill="#3b6fb6">'
+            f"<title>{escape(source)}: {value:.3f}</title></rect>"
+        )
+        label_x, label_y = x + CELL / 2, bottom + plot_height + 12
+        parts.append(
+            f'<text x="{label_x:.1f}" y="{label_y:.1f}" text-anchor="end" '
+            f'transform="rotate(-45 {label_x:.1f} {label_y:.1f})">{escape(source)}</text>'
+        )
+    for value in lines:
+        parts.append(
+            f'<line x1="48" y1="{y_of(value):.1f}" x2="{width - 10:.1f}" y2="{y_of(value):.1f}" '
+            'stroke="#c0392b" stroke-dasharray="4 3"/>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)

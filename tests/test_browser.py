@@ -1,6 +1,7 @@
 """End to end in a real browser: Debian's headless Chromium, driven by Playwright, on the shipped checkpoints."""
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -55,32 +56,45 @@ def _translate(page, pair, text, reference):
     translation = page.locator("#translation textarea")
     page.wait_for_function("el => el.value.length > 0", arg=translation.element_handle(), timeout=60000)
     page.locator("#scores").get_by_text("BLEU").wait_for(timeout=30000)
-    page.locator("#heatmap img").wait_for(timeout=30000)
+    page.locator("#heatmap svg rect[data-step]").first.wait_for(timeout=30000)
     return translation.input_value()
 
 
 def test_french_sentence_shows_translation_heatmap_and_bleu(page):
     translation = _translate(page, "fr-en", "Je suis très content de te voir.", "I'm very happy to see you.")
     assert "see you" in translation
-    assert page.locator("#heatmap img").evaluate("img => img.naturalWidth") > 100
+    cells = page.locator("#heatmap svg rect[data-step]")
+    assert cells.count() >= 20
+    # Pointing at a cell shows its two pieces and its weight.
+    cell = page.locator("#heatmap svg rect[data-step='2']").nth(1)
+    cell.hover()
+    assert re.fullmatch(r".+ ← .+: [01]\.\d{3}", cell.locator("title").text_content())
+    assert page.locator("#heatmap-file a").first.get_attribute("href").endswith(".svg")
     assert "chrF" in page.locator("#scores").inner_text()
     assert "&lt;" not in page.locator("body").inner_text(), "pieces such as </s> are shown as they are"
     if SCREENSHOT:
         page.screenshot(path=SCREENSHOT, full_page=False)
     # The reference, under forced decoding, beside the model's own translation.
-    page.locator("#reference-heatmap img").wait_for(timeout=30000)
+    page.locator("#reference-heatmap svg rect[data-step]").first.wait_for(timeout=30000)
     assert "Reference log-probability" in page.locator("#reference-summary").inner_text()
     page.get_by_role("tab", name="Step by step").click()
     assert "Step 1" in page.locator("#step-summary").inner_text()
+    page.get_by_role("tab", name="Attention").click()
+    # Clicking a row of the heatmap opens that step in the step view.
+    page.locator("#heatmap svg rect[data-step='3']").first.click()
+    page.locator("#step-summary").get_by_text("Step 3").wait_for(timeout=30000)
     page.get_by_role("tab", name="n-best").click()
-    page.locator("#nbest-heatmap img").wait_for(timeout=30000)
+    page.locator("#nbest-heatmap svg rect[data-step]").first.wait_for(timeout=30000)
     page.get_by_role("tab", name="Attention").click()
 
 
 def test_korean_sentence_shows_translation_heatmap_and_bleu(page):
     translation = _translate(page, "ko-en", "나는 학생이에요.", "I'm a student.")
     assert translation.strip()
-    assert page.locator("#heatmap img").evaluate("img => img.naturalWidth") > 100
+    # Hangul pieces label the columns of the new heatmap.
+    page.wait_for_function(
+        "() => document.querySelector('#heatmap svg.attention-heatmap')?.textContent.includes('▁나는')", timeout=30000
+    )
 
 
 def test_user_text_is_never_rendered_as_html(page):
