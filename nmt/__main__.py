@@ -65,6 +65,17 @@ def _parser() -> argparse.ArgumentParser:
     publish.add_argument("--private", action="store_true", help="create the Space private")
     publish.add_argument("--dry-run", action="store_true", help="list the files and upload nothing")
 
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="record in a checkpoint which inputs are beyond what it knows (the app's notice)",
+        description="Measures the checkpoint's own training split (source lengths) and test split (confidence "
+        "of its translations), sets the limits of nmt/familiarity.py, reports the share of held-out and "
+        "out-of-domain sentences they flag, and writes them into the checkpoint's metrics.json.",
+    )
+    calibrate.add_argument("--checkpoint", required=True, help="checkpoint folder (its config names its data)")
+    calibrate.add_argument("--out-of-domain", required=True, help="source sentences of another domain, one a line")
+    calibrate.add_argument("--limit", type=int, default=500, help="held-out and out-of-domain sentences (default 500)")
+
     fetch = commands.add_parser(
         "fetch-data",
         help="download the public corpora into the folder layout config.ini reads (needs internet access)",
@@ -73,6 +84,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     fetch.add_argument("folder", nargs="?", default="../shared/data", help="where (default: ../shared/data)")
     return parser
+
+
+def _calibrate(args, translator) -> int:
+    from nmt.checkpoint import METRICS, replace_file
+    from nmt.familiarity import calibrate
+    from nmt.training import read_split
+
+    config = translator.config
+    split, _ = read_split(config)
+    out_of_domain = [line.strip() for line in Path(args.out_of_domain).read_text(encoding="utf-8").splitlines()]
+    out_of_domain = [line for line in out_of_domain if line][: args.limit]
+    record = calibrate(
+        translator,
+        [s for s, _ in split.train],
+        [s for s, _ in split.test[: args.limit]],
+        out_of_domain,
+        Path(args.out_of_domain).name,
+    )
+    metrics = {**translator.checkpoint.metrics, "familiarity": record}
+    replace_file(Path(args.checkpoint) / METRICS, json.dumps(metrics, indent=2, ensure_ascii=False))
+    print(json.dumps(record))
+    return 0
 
 
 def _fetch_data(args) -> int:
@@ -189,6 +222,12 @@ def main(argv=None) -> int:
         for line in translator.translate_texts(texts, args.beam):
             print(line)
         return 0
+    if args.command == "calibrate":
+        try:
+            return _calibrate(args, translator)
+        except (OSError, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     if args.command in ("align", "align-eval"):
         try:
             return _align(args, translator) if args.command == "align" else _align_eval(args, translator)

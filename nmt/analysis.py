@@ -13,6 +13,7 @@ import numpy as np
 from nmt.alignment import DEFAULT_METHOD, METHODS, WordAttention
 from nmt.alignment import pharaoh as links_to_pharaoh
 from nmt.data import normalize
+from nmt.familiarity import Familiarity, mean_log_prob
 from nmt.metrics import sentence_scores
 from nmt.tokenizer import EOS_ID
 from nmt.translator import Translator
@@ -193,14 +194,41 @@ def _references_per_sentence(reference: str, count: int) -> list[str] | None:
     return sentences if len(sentences) == count else None
 
 
+def _familiarity(translator: Translator, sentences: list[str], segments: list[dict]) -> str:
+    """Sets each segment's ``familiarity`` (``{"flagged", "reasons"}``, or None for an uncalibrated
+    checkpoint) and returns the notice for the flagged sentences ('' if none)."""
+    limits = Familiarity.of(translator.checkpoint.metrics)
+    flagged = []
+    for i, (sentence, segment) in enumerate(zip(sentences, segments)):
+        if limits is None:
+            segment["familiarity"] = None
+            continue
+        pieces = len(translator.source_tokenizer.encode(sentence))
+        reasons = limits.reasons(pieces, mean_log_prob(segment["token_probs"]))
+        segment["familiarity"] = {"flagged": bool(reasons), "reasons": reasons}
+        if reasons:
+            flagged.append(f"{i + 1} ({'; '.join(reasons)})" if len(sentences) > 1 else f"({'; '.join(reasons)})")
+    if not flagged:
+        return ""
+    if len(sentences) == 1:
+        subject = f"This sentence {flagged[0]} is"
+    elif len(flagged) == 1:
+        subject = f"Sentence {flagged[0]} is"
+    else:
+        subject = f"Sentences {', '.join(flagged)} are"
+    return f"{subject} unlike what this model learned from: read its translation and attention with care."
+
+
 def analyze(translator: Translator, text, reference: str = "", beam_size=1, max_length: int | None = None) -> dict:
     """Translates each sentence of `text` and returns the ``/analyze`` JSON object.
 
     ``{"translation", "bleu", "chrf", "notice", "segments": [...]}``; bleu/chrf are null without a
     reference. Each segment has ``source, translation, source_tokens, target_tokens, attention,
     token_probs`` (the contract), and ``alternatives`` (top pieces per step), ``entropy`` (per step),
-    ``coverage``, ``alignment`` (Pharaoh), ``nbest`` (every beam hypothesis, best first) and, when the
-    reference can be paired with the sentence, ``reference`` (its forced decoding).
+    ``coverage``, ``alignment`` (Pharaoh), ``nbest`` (every beam hypothesis, best first),
+    ``familiarity`` (whether the sentence is unlike the training data, and why; see
+    :mod:`nmt.familiarity`) and, when the reference can be paired with the sentence, ``reference``
+    (its forced decoding).
     """
     sentences, beam_size, notice = check_request(text, beam_size)
     if max_length is not None and not 1 <= max_length <= MAX_OUTPUT_PIECES:
@@ -218,7 +246,6 @@ def analyze(translator: Translator, text, reference: str = "", beam_size=1, max_
             "The reference has a different number of sentences than the "
             "text, so it is scored as a whole and not shown per sentence."
         )
-    notice = " ".join(notices)
     translations = translator.translate(sentences, beam_size=beam_size, n_best=beam_size, max_length=max_length)
     segments = []
     for i, translation in enumerate(translations):
@@ -243,6 +270,10 @@ def analyze(translator: Translator, text, reference: str = "", beam_size=1, max_
         if references:
             segment["reference"] = _reference_view(translator, translation.source, references[i])
         segments.append(segment)
+    unfamiliar = _familiarity(translator, sentences, segments)
+    if unfamiliar:
+        notices.append(unfamiliar)
+    notice = " ".join(notices)
     full_translation = " ".join(s["translation"] for s in segments)
     result = {"translation": full_translation, "bleu": None, "chrf": None, "notice": notice, "segments": segments}
     if reference:

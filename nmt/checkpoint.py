@@ -132,6 +132,16 @@ def save_checkpoint(directory, checkpoint: Checkpoint, card: str) -> Path:
     return directory
 
 
+def replace_file(path: Path, text: str) -> None:
+    """Writes `text` to `path` whole or not at all: a flushed sibling file renamed over it."""
+    staging = path.with_name(f".{path.name}.staging-{os.getpid()}")
+    with open(staging, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(staging, path)
+
+
 def replace_directory(staging: Path, directory: Path) -> None:
     """Moves a complete `staging` folder to `directory`, replacing any folder there.
 

@@ -327,7 +327,7 @@ def build(pairs: dict[str, Translator], failures: dict[str, str] | None = None, 
             gr.Markdown(failure_banner(failures))
         result_state = gr.State(None)
         inputs = _input_controls(pairs)
-        notice = gr.Markdown()
+        notice = gr.Markdown(elem_id="notice")
         translation = gr.Textbox(label="Translation", buttons=["copy"], interactive=False, elem_id="translation")
         scores = gr.Markdown(elem_id="scores")
         with gr.Row():

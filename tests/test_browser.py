@@ -101,3 +101,12 @@ def test_user_text_is_never_rendered_as_html(page):
     page.on("dialog", lambda dialog: pytest.fail(f"a script from user text ran: {dialog.message}"))
     _translate(page, "fr-en", "<img src=x onerror=alert(1)> Bonjour.", "<script>alert(2)</script>")
     assert page.locator("img[src=x]").count() == 0
+
+
+def test_a_sentence_unlike_the_training_data_gets_a_notice(page):
+    long_sentence = (
+        "La femme, qui avait attendu pendant de longues heures dans la grande salle froide du château, "
+        "se leva enfin et demanda au vieux serviteur pourquoi son maître ne revenait pas."
+    )
+    _translate(page, "fr-en", long_sentence, "The woman asked why.")
+    page.locator("#notice").get_by_text("unlike what this model learned from").wait_for(timeout=30000)
