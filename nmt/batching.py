@@ -81,10 +81,12 @@ class Batches(keras.utils.PyDataset):
     target input is bos + reference and target output is reference + eos. Examples are grouped by
     padded length L (a multiple of 8, shared by source and target), and every batch of a group has the
     same B, the last one filled up with empty rows: so a compiled training step sees the same few
-    shapes in every epoch (JAX compiles once per shape).
+    shapes in every epoch (JAX compiles once per shape). With `replicas`, B is a multiple of it.
     """
 
-    def __init__(self, examples, batch_tokens: int, seed: int, shuffle: bool, guided: bool = False, epoch=None):
+    def __init__(
+        self, examples, batch_tokens: int, seed: int, shuffle: bool, guided: bool = False, epoch=None, replicas: int = 1
+    ):
         super().__init__()
         self.examples, self.shuffle, self.guided = examples, shuffle, guided
         # Each epoch's order follows from the seed and the epoch number alone. Given `epoch`, the
@@ -96,8 +98,12 @@ class Batches(keras.utils.PyDataset):
         for i, (source, target, *_) in enumerate(examples):
             groups.setdefault(_padded_length(max(len(source), len(target) + 1)), []).append(i)
         self.groups = dict(sorted(groups.items()))
-        # A small group is one batch of its own size, not one padded out to batch_tokens.
-        self.rows = {length: min(len(group), max(1, batch_tokens // length)) for length, group in self.groups.items()}
+        # A small group is one batch of its own size, not one padded out to batch_tokens. B is a multiple
+        # of `replicas`, so data parallelism gives every device an equal share of each batch.
+        self.rows = {
+            length: replicas * math.ceil(min(len(group), max(1, batch_tokens // length)) / replicas)
+            for length, group in self.groups.items()
+        }
         self.batches = self._make_batches()
 
     def _make_batches(self) -> list[tuple[int, list[int]]]:

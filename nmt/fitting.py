@@ -8,6 +8,7 @@ which a resumed run continues at the same step.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import tempfile
 import time
@@ -23,6 +24,21 @@ from nmt.config import Config
 
 def log(message: str) -> None:
     print(message, flush=True)
+
+
+def distribute_over_devices() -> int:
+    """Data parallelism over every local accelerator, on Keras' own distribution API: under JAX with
+    several devices, ``keras.distribution.DataParallel`` replicates the weights and splits each batch
+    between the devices (call it before the model is built). Returns the number of replicas (1: one
+    device, or another backend)."""
+    if keras.backend.backend() != "jax":
+        return 1
+    import jax
+
+    devices = jax.local_devices()
+    if len(devices) > 1:
+        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+    return len(devices)
 
 
 class Progress(keras.callbacks.Callback):
@@ -151,8 +167,10 @@ def fit_epochs(model, progress: Progress, make_batches, valid_batches: Batches, 
             return
 
 
-def next_learning_rate(config: Config, state: dict) -> float:
-    """The learning rate for the next epoch: the last epoch's, halved if it did not improve."""
+def next_learning_rate(config: Config, state: dict, replicas: int = 1) -> float:
+    """The learning rate for the next epoch: the last epoch's, halved if it did not improve. A new run
+    on `replicas` devices, whose batches are `replicas` times larger, starts at √replicas times the
+    configured rate (the square-root rule for Adam, Malladi et al. 2022)."""
     if not state["history"]:
-        return config.learning_rate
+        return config.learning_rate * math.sqrt(replicas)
     return state["history"][-1]["learning_rate"] * (0.5 if state["wait"] else 1.0)

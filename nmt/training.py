@@ -25,7 +25,15 @@ from nmt.alignment import guide_alignments
 from nmt.batching import Batches, encode_pairs
 from nmt.config import Config
 from nmt.data import ReadReport, Split, english_group, read_corpus, split_by_english
-from nmt.fitting import Progress, fit_epochs, log, next_learning_rate, read_best, restore_optimizer
+from nmt.fitting import (
+    Progress,
+    distribute_over_devices,
+    fit_epochs,
+    log,
+    next_learning_rate,
+    read_best,
+    restore_optimizer,
+)
 from nmt.metrics import LONG_SENTENCE_WORDS, corpus_scores
 from nmt.model import guided_alignment_loss, masked_loss
 from nmt.model_card import model_card, push_to_hub
@@ -74,7 +82,9 @@ def hardware() -> str:
     if keras.backend.backend() == "jax":
         import jax
 
-        return f"{jax.devices()[0].device_kind} ({jax.default_backend()}), {os.cpu_count()} CPU cores"
+        devices = jax.local_devices()
+        count = f"{len(devices)} × " if len(devices) > 1 else ""
+        return f"{count}{devices[0].device_kind} ({jax.default_backend()}), {os.cpu_count()} CPU cores"
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, no accelerator"
 
 
@@ -120,10 +130,13 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
     valid_examples, _ = encode_pairs(split.valid, *tokenizers, config.max_pieces)
     log(f"{len(train_examples)} training pairs ({too_long} skipped: over {config.max_pieces} pieces)")
 
+    replicas = distribute_over_devices()
     model = ckpt.build_model(config, *tokenizers)
     progress = _start_progress(config, model, tokenizers, state_dir, resuming)
     log(f"{model.count_params():,} parameters; training on {hardware()}")
-    _fit(config, model, progress, train_examples, valid_examples, resuming)
+    if replicas > 1:
+        log(f"data parallel over {replicas} devices: batches of {replicas} × {config.batch_tokens} tokens")
+    _fit(config, model, progress, train_examples, valid_examples, resuming, replicas)
     model.set_weights(progress.best_weights)
     state = progress.state
     tokens_per_s = sum(len(e[1]) + 1 for e in train_examples) * state["epoch"] / max(state["seconds"], 1e-9)
@@ -209,20 +222,22 @@ def _start_progress(config: Config, model, tokenizers, state_dir: Path, resuming
     return progress
 
 
-def _fit(config: Config, model, progress: Progress, train_examples, valid_examples, resuming: bool) -> None:
+def _fit(
+    config: Config, model, progress: Progress, train_examples, valid_examples, resuming: bool, replicas: int
+) -> None:
     """Compiles the model with its losses and an optimizer (the saved one when resuming) and fits
-    it up to ``config.epochs``; a resumed run that had already stopped (it was interrupted while
-    scoring) only finishes."""
+    it up to ``config.epochs``, with batches `replicas` times ``batch_tokens``; a resumed run that had
+    already stopped (it was interrupted while scoring) only finishes."""
     if progress.state["epoch"] >= config.epochs or progress.stop_reason():
         return
-    guided = bool(config.guided_alignment)
+    guided, tokens = bool(config.guided_alignment), config.batch_tokens * replicas
     # Validation examples carry no alignment, so the validation loss is the translation loss alone.
-    valid_batches = Batches(valid_examples, config.batch_tokens, config.seed, shuffle=False, guided=guided)
+    valid_batches = Batches(valid_examples, tokens, config.seed, shuffle=False, guided=guided, replicas=replicas)
 
     def train_batches(epoch: int) -> Batches:
-        return Batches(train_examples, config.batch_tokens, config.seed, shuffle=True, guided=guided, epoch=epoch)
+        return Batches(train_examples, tokens, config.seed, shuffle=True, guided=guided, epoch=epoch, replicas=replicas)
 
-    optimizer = keras.optimizers.Adam(next_learning_rate(config, progress.state), clipnorm=5.0)
+    optimizer = keras.optimizers.Adam(next_learning_rate(config, progress.state, replicas), clipnorm=5.0)
     if resuming:
         restore_optimizer(progress.state_dir, model, optimizer)
     if guided:
