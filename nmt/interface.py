@@ -147,6 +147,12 @@ def _step_views(result: dict, index: int, step: int, merged: bool):
         f"**Step {t + 1}** generated {code_span(piece)} with probability **{prob:.3f}**; "
         f"attention entropy {segment['entropy'][t]:.2f} nats."
     )
+    best = segment["alternatives"][t][0]
+    if best["token"] != piece and best["prob"] > prob:
+        summary += (
+            f" {code_span(best['token'])} was more probable at this step ({best['prob']:.3f}); beam search kept "
+            "this piece because the whole translation it leads to scored higher."
+        )
     alternatives = {a["token"]: a["prob"] for a in segment["alternatives"][t]}
     bars = source_bars(source, weights, "alignment weight", f"step {t + 1}: attention while generating {piece}")
     highlighted = [(token, float(w)) for token, w in zip(source, weights)]
@@ -262,8 +268,13 @@ def _attention_tab() -> SimpleNamespace:
             reference_heatmap = _svg_view("Where the model would look to produce the reference", "reference-heatmap")
         reference_summary = gr.Markdown(elem_id="reference-summary")
         with gr.Row():
-            confidence = gr.HighlightedText(label="Confidence of each generated piece", show_legend=False)
-            reference_probs = gr.HighlightedText(label="Model probability of each reference piece", show_legend=False)
+            # Gradio shades a score from white (0) to red (1): here red means sure, not wrong.
+            confidence = gr.HighlightedText(
+                label="Probability of each generated piece (deeper red: surer)", show_legend=False
+            )
+            reference_probs = gr.HighlightedText(
+                label="Model probability of each reference piece (deeper red: likelier)", show_legend=False
+            )
         coverage_plot = _svg_view("Coverage", "coverage")
         heatmap_file = gr.File(label="The heatmap as SVG, for papers and slides", elem_id="heatmap-file")
         coverage_notes = gr.Markdown(elem_id="coverage-notes")
@@ -286,7 +297,7 @@ def _step_tab() -> SimpleNamespace:
         summary = gr.Markdown(elem_id="step-summary")
         with gr.Row():
             alternatives = gr.Label(label="Top alternatives at this step", num_top_classes=5)
-            attention = gr.HighlightedText(label="Attention at this step", show_legend=False)
+            attention = gr.HighlightedText(label="Attention at this step (deeper red: more weight)", show_legend=False)
         bars = _svg_view("Attention at this step", "step-bars")
     return SimpleNamespace(step=step, outputs=[summary, alternatives, attention, bars])
 

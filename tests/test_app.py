@@ -209,3 +209,23 @@ def test_compare_shows_the_chosen_sentence_and_says_which(translator):
     assert markdown.startswith("Sentence 2 of 2") and second in markdown.splitlines()[1]
     _, _, markdown = compare_views({"fr-en": translator}, "Bonjour. " * 300, ("fr-en", 1), ("fr-en", 1), 0, False)
     assert markdown.startswith("The text was cut to its first 2000 characters.")
+
+
+def test_the_step_view_says_why_beam_search_kept_a_less_probable_piece():
+    from nmt.interface import _step_views
+
+    segment = {
+        "source_tokens": ["▁Il", "</s>"],
+        "target_tokens": ["▁He", "</s>"],
+        "token_probs": [0.4, 0.9],
+        "attention": [[0.9, 0.1], [0.2, 0.8]],
+        "entropy": [0.3, 0.5],
+        "alternatives": [
+            [{"token": "▁It", "prob": 0.5}, {"token": "▁He", "prob": 0.4}],
+            [{"token": "</s>", "prob": 0.9}],
+        ],
+    }
+    first, *_ = _step_views({"segments": [segment]}, 0, 1, False)
+    second, *_ = _step_views({"segments": [segment]}, 0, 2, False)
+    assert "`▁It` was more probable at this step (0.500); beam search kept this piece" in first
+    assert "more probable" not in second
