@@ -98,7 +98,10 @@ def fetch_corpora(folder: Path, fetch: Callable[[str], bytes] = download, log=pr
             continue
         if url not in archives:
             log(f"downloading {url}")
-            archives[url] = fetch(url)
+            try:
+                archives[url] = fetch(url)
+            except OSError as error:
+                raise OSError(f"could not download {url} ({error}); files fetched so far are kept") from None
         content = member(archives[url], name)
         content = first_lines(content, limit) if limit else content
         path.parent.mkdir(parents=True, exist_ok=True)
