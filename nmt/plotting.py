@@ -15,6 +15,8 @@ import numpy as np
 # Viridis (matplotlib's default colour map) at 0, 0.25, 0.5, 0.75 and 1, interpolated linearly.
 VIRIDIS = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], dtype=float)
 CELL, FONT = 26, 12  # cell side and font size, px
+# Room above the title, where a page may lay its component's label over the drawing's corner.
+LABEL_ROOM = 24
 CHAR_WIDTH = 0.62 * FONT  # a rough width of one character, for the label margins
 
 
@@ -39,13 +41,13 @@ def attention_heatmap(source_tokens, target_tokens, attention, title: str = "") 
     """
     matrix = np.asarray(attention, dtype=float)
     rows, columns = matrix.shape
-    left, top = _label_width(target_tokens), 24 + 0.72 * _label_width(source_tokens)
+    left, top = _label_width(target_tokens), LABEL_ROOM + 24 + 0.72 * _label_width(source_tokens)
     width, height = left + columns * CELL + 70, top + rows * CELL + 10
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="attention-heatmap" width="{width:.0f}" '
         f'height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" font-family="sans-serif" '
         f'font-size="{FONT}">',
-        f'<text x="0" y="14" font-weight="bold">{escape(title)}</text>',
+        f'<text x="0" y="{LABEL_ROOM + 14}" font-weight="bold">{escape(title)}</text>',
     ]
     for j, source in enumerate(source_tokens):
         x = left + (j + 0.5) * CELL
@@ -91,7 +93,7 @@ def source_bars(source_tokens, values, label: str, title: str = "", ymax: float 
     bar's tooltip gives its piece and value. `lines` are dashed reference values (coverage thresholds)."""
     values = np.asarray(values, dtype=float)
     top_value = max(ymax, float(np.max(values, initial=0.0)) * 1.1)
-    plot_height, bottom = 120.0, 30.0
+    plot_height, bottom = 120.0, LABEL_ROOM + 30.0
     label_room = 0.72 * _label_width(source_tokens)
     width, height = 50 + len(source_tokens) * CELL + 10, bottom + plot_height + label_room
 
@@ -101,7 +103,7 @@ def source_bars(source_tokens, values, label: str, title: str = "", ymax: float 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="source-bars" width="{width:.0f}" height="{height:.0f}" '
         f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="sans-serif" font-size="{FONT}">',
-        f'<text x="0" y="14" font-weight="bold">{escape(title)}</text>',
+        f'<text x="0" y="{LABEL_ROOM + 14}" font-weight="bold">{escape(title)}</text>',
         f'<text x="0" y="{bottom - 4:.1f}" font-size="{FONT - 2}">{escape(label)} (max {top_value:.2f})</text>',
         f'<line x1="48" y1="{bottom + plot_height:.1f}" x2="{width - 10:.1f}" y2="{bottom + plot_height:.1f}" '
         'stroke="#555"/>',
