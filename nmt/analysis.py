@@ -194,23 +194,24 @@ def _references_per_sentence(reference: str, count: int) -> list[str] | None:
     return sentences if len(sentences) == count else None
 
 
-def _familiarity(translator: Translator, sentences: list[str], segments: list[dict]) -> str:
+def _familiarity(translator: Translator, translations, segments: list[dict]) -> str:
     """Sets each segment's ``familiarity`` (``{"flagged", "reasons"}``, or None for an uncalibrated
-    checkpoint) and returns the notice for the flagged sentences ('' if none)."""
+    checkpoint) and returns the notice for the flagged sentences ('' if none). The limits were
+    calibrated under the checkpoint's default decoding; others shift the confidence a little."""
     limits = Familiarity.of(translator.checkpoint.metrics)
     flagged = []
-    for i, (sentence, segment) in enumerate(zip(sentences, segments)):
+    for i, (translation, segment) in enumerate(zip(translations, segments)):
         if limits is None:
             segment["familiarity"] = None
             continue
-        pieces = len(translator.source_tokenizer.encode(sentence))
-        reasons = limits.reasons(pieces, mean_log_prob(segment["token_probs"]))
+        pieces = len(translator.source_tokenizer.encode(translation.source))
+        reasons = limits.reasons(pieces, mean_log_prob(translation.best.token_probs))
         segment["familiarity"] = {"flagged": bool(reasons), "reasons": reasons}
         if reasons:
-            flagged.append(f"{i + 1} ({'; '.join(reasons)})" if len(sentences) > 1 else f"({'; '.join(reasons)})")
+            flagged.append(f"{i + 1} ({'; '.join(reasons)})" if len(segments) > 1 else f"({'; '.join(reasons)})")
     if not flagged:
         return ""
-    if len(sentences) == 1:
+    if len(segments) == 1:
         subject = f"This sentence {flagged[0]} is"
     elif len(flagged) == 1:
         subject = f"Sentence {flagged[0]} is"
@@ -270,7 +271,7 @@ def analyze(translator: Translator, text, reference: str = "", beam_size=1, max_
         if references:
             segment["reference"] = _reference_view(translator, translation.source, references[i])
         segments.append(segment)
-    unfamiliar = _familiarity(translator, sentences, segments)
+    unfamiliar = _familiarity(translator, translations, segments)
     if unfamiliar:
         notices.append(unfamiliar)
     notice = " ".join(notices)

@@ -84,13 +84,28 @@ def member(archive: bytes, name: str) -> bytes:
 
 def first_lines(text: bytes, limit: int) -> bytes:
     """The whole lines within the first `limit` bytes."""
-    return text if len(text) <= limit else text[: text.rindex(b"\n", 0, limit) + 1]
+    if len(text) <= limit:
+        return text
+    end = text.rfind(b"\n", 0, limit)
+    if end < 0:
+        raise ValueError(f"no line ends within the first {limit} bytes: not a line-per-pair corpus")
+    return text[: end + 1]
 
 
 def fetch_corpora(folder: Path, fetch: Callable[[str], bytes] = download, log=print) -> list[str]:
     """Downloads what is missing under `folder` (see the module's docstring); returns the files written."""
     archives: dict[str, bytes] = {}
-    written = []
+    written: list[str] = []
+    try:
+        _fetch_missing(folder, fetch, log, archives, written)
+    finally:
+        if written:  # also when a later download failed: what was written is recorded
+            _record(folder, written)
+    return written
+
+
+def _fetch_missing(folder: Path, fetch, log, archives: dict, written: list) -> None:
+    """Writes each missing file of FILES, adding its destination to `written` as soon as it is whole."""
     for destination, (url, name, limit) in FILES.items():
         path = folder / destination
         if path.exists():
@@ -102,7 +117,10 @@ def fetch_corpora(folder: Path, fetch: Callable[[str], bytes] = download, log=pr
                 archives[url] = fetch(url)
             except OSError as error:
                 raise OSError(f"could not download {url} ({error}); files fetched so far are kept") from None
-        content = member(archives[url], name)
+        try:
+            content = member(archives[url], name)
+        except (zipfile.BadZipFile, tarfile.TarError, EOFError) as error:
+            raise ValueError(f"{url} is not the archive expected ({error})") from None
         content = first_lines(content, limit) if limit else content
         path.parent.mkdir(parents=True, exist_ok=True)
         staging = path.with_name(path.name + ".partial")
@@ -111,9 +129,6 @@ def fetch_corpora(folder: Path, fetch: Callable[[str], bytes] = download, log=pr
         written.append(destination)
         lines = content.count(b"\n")
         log(f"{path}: {lines:,} lines")
-    if written:
-        _record(folder, written)
-    return written
 
 
 def _record(folder: Path, written: list[str]) -> None:

@@ -59,7 +59,8 @@ def _pieces_or_words(source_tokens, target_tokens, attention, merged: bool):
 
 def _heatmap(source_tokens, view: dict, merged: bool, title: str):
     source, target, attention = _pieces_or_words(source_tokens, view["target_tokens"], view["attention"], merged)
-    return attention_heatmap(source, target, attention, title=title)
+    # Merged rows are words, not decoding steps: they open no step.
+    return attention_heatmap(source, target, attention, title=title, steps=not merged)
 
 
 def code_span(text: str) -> str:
@@ -230,13 +231,20 @@ ROW_CLICK = """element.addEventListener('click', (event) => {
   const cell = event.target.closest('[data-step]');
   if (cell) trigger('click', {step: Number(cell.dataset.step)});
 });"""
-SVG_CSS = "svg rect[data-step]:hover { stroke: #fff; stroke-width: 2; cursor: pointer; } svg { max-width: 100%; }"
+SVG_CSS = "svg rect[data-weight]:hover { stroke: #fff; stroke-width: 2; } svg { max-width: 100%; }"
+CLICKABLE_CSS = SVG_CSS + " svg [data-step] { cursor: pointer; }"
 
 
-def _svg_view(label: str, elem_id: str) -> gr.HTML:
-    """An SVG drawing of nmt.plotting, shown as it is (its text is escaped there), rows clickable."""
+def _svg_view(label: str, elem_id: str, clickable: bool = False) -> gr.HTML:
+    """An SVG drawing of nmt.plotting, shown as it is (its text is escaped there); a `clickable` one
+    reports clicks on its rows (the app opens that step)."""
     return gr.HTML(
-        label=label, show_label=True, elem_id=elem_id, js_on_load=ROW_CLICK, css_template=SVG_CSS, container=True
+        label=label,
+        show_label=True,
+        elem_id=elem_id,
+        js_on_load=ROW_CLICK if clickable else None,
+        css_template=CLICKABLE_CSS if clickable else SVG_CSS,
+        container=True,
     )
 
 
@@ -264,7 +272,9 @@ def _attention_tab() -> SimpleNamespace:
     """The heatmaps of the translation and of the reference, confidence and coverage."""
     with gr.Tab("Attention"):
         with gr.Row():
-            heatmap = _svg_view("Attention heatmap (model translation): point at a cell, click a row", "heatmap")
+            heatmap = _svg_view(
+                "Attention heatmap (model translation): point at a cell, click a row", "heatmap", clickable=True
+            )
             reference_heatmap = _svg_view("Where the model would look to produce the reference", "reference-heatmap")
         reference_summary = gr.Markdown(elem_id="reference-summary")
         with gr.Row():
@@ -376,6 +386,12 @@ def build(pairs: dict[str, Translator], failures: dict[str, str] | None = None, 
             alignment,
         ]
 
+        def sentence_views(result, index, merged_value):
+            """Every view of sentence `index`, and its heatmap's SVG file (written here, from what the
+            server drew)."""
+            views = _segment_views(result, index, merged_value)
+            return (*views, *_step_views(result, index, 1, merged_value), downloads.write(views[0]))
+
         def run(text_value, pair_value, reference_value, beam_value, max_length_value, merged_value):
             result = _analyze(pairs, text_value, pair_value, reference_value, beam_value, int(max_length_value))
             choices = [f"{i + 1}. {s['source'][:60]}" for i, s in enumerate(result["segments"])]
@@ -385,25 +401,20 @@ def build(pairs: dict[str, Translator], failures: dict[str, str] | None = None, 
                 result["notice"],
                 _scores_markdown(result),
                 gr.Dropdown(choices=choices, value=choices[0]),
-                *_segment_views(result, 0, merged_value),
-                *_step_views(result, 0, 1, merged_value),
+                *sentence_views(result, 0, merged_value),
                 downloads.write(result),
             )
 
+        views = [*segment_outputs, *steps.outputs, attention.heatmap_file]
         request = [inputs.text, inputs.pair, inputs.reference, inputs.beam, inputs.max_length, merged]
-        shown = [result_state, translation, notice, scores, sentence, *segment_outputs, *steps.outputs, download]
+        shown = [result_state, translation, notice, scores, sentence, *views, download]
         inputs.button.click(run, request, shown, api_visibility="private")
 
         def select(result, index, merged_value):
-            if not result:
-                return [gr.skip()] * (len(segment_outputs) + len(steps.outputs))
-            return (
-                *_segment_views(result, index or 0, merged_value),
-                *_step_views(result, index or 0, 1, merged_value),
-            )
+            return sentence_views(result, index or 0, merged_value) if result else [gr.skip()] * len(views)
 
         for control in (sentence.input, merged.change):
-            control(select, [result_state, sentence, merged], segment_outputs + steps.outputs, api_visibility="private")
+            control(select, [result_state, sentence, merged], views, api_visibility="private")
 
         def show_step(result, index, step_value, merged_value):
             return _step_views(result, index or 0, step_value, merged_value) if result else [gr.skip()] * 4
@@ -420,12 +431,6 @@ def build(pairs: dict[str, Translator], failures: dict[str, str] | None = None, 
             return gr.Slider(value=int(step)), gr.Tabs(selected="steps")
 
         attention.heatmap.click(open_step, [result_state], [steps.step, tabs], api_visibility="private")
-        attention.heatmap.change(
-            lambda svg: downloads.write(svg) if svg else None,
-            attention.heatmap,
-            attention.heatmap_file,
-            api_visibility="private",
-        )
 
         def show_hypothesis(result, index, rank, merged_value):
             return _nbest_view(result, index or 0, rank, merged_value) if result else gr.skip()

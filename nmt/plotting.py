@@ -8,6 +8,7 @@ browser's own fonts.
 
 from __future__ import annotations
 
+import itertools
 from html import escape
 
 import numpy as np
@@ -18,6 +19,8 @@ CELL, FONT = 26, 12  # cell side and font size, px
 # Room above the title, where a page may lay its component's label over the drawing's corner.
 LABEL_ROOM = 24
 CHAR_WIDTH = 0.62 * FONT  # a rough width of one character, for the label margins
+# Ids inside an SVG are global to the page that shows it: each colour scale gets its own.
+_scale_ids = itertools.count()
 
 
 def colour(weight: float) -> str:
@@ -32,12 +35,13 @@ def _label_width(tokens) -> float:
     return CHAR_WIDTH * max((len(t) for t in tokens), default=1) + 8
 
 
-def attention_heatmap(source_tokens, target_tokens, attention, title: str = "") -> str:
+def attention_heatmap(source_tokens, target_tokens, attention, title: str = "", steps: bool = True) -> str:
     """Alignment weights as an SVG heatmap: source pieces across (labels above, rotated), generated
     pieces down, a colour scale on the right, the title above everything.
 
-    Each cell's tooltip (its ``<title>``) reads "generated ← source: weight"; each cell carries
-    ``data-step`` (its 1-based row), which the app uses to open that step.
+    Each cell's tooltip (its ``<title>``) reads "generated ← source: weight". With `steps` (rows are
+    decoding steps, not merged words) each cell and row label carries ``data-step`` (its 1-based
+    row), which the app uses to open that step.
     """
     matrix = np.asarray(attention, dtype=float)
     rows, columns = matrix.shape
@@ -56,15 +60,15 @@ def attention_heatmap(source_tokens, target_tokens, attention, title: str = "") 
         )
     for t, target in enumerate(target_tokens):
         y = top + t * CELL
+        step = f' data-step="{t + 1}"' if steps else ""
         parts.append(
-            f'<text x="{left - 6:.1f}" y="{y + CELL / 2 + 4:.1f}" text-anchor="end" class="row-label" '
-            f'data-step="{t + 1}">{escape(target)}</text>'
+            f'<text x="{left - 6:.1f}" y="{y + CELL / 2 + 4:.1f}" text-anchor="end"{step}>{escape(target)}</text>'
         )
         for j, source in enumerate(source_tokens):
             weight = matrix[t, j]
             parts.append(
                 f'<rect x="{left + j * CELL:.1f}" y="{y:.1f}" width="{CELL}" height="{CELL}" '
-                f'fill="{colour(weight)}" data-step="{t + 1}" data-weight="{weight:.3f}">'
+                f'fill="{colour(weight)}"{step} data-weight="{weight:.3f}">'
                 f"<title>{escape(target)} ← {escape(source)}: {weight:.3f}</title></rect>"
             )
     parts.append(_colour_scale(left + columns * CELL + 16, top, rows * CELL))
@@ -78,10 +82,10 @@ def _colour_scale(x: float, y: float, height: float) -> str:
         f'<stop offset="{i / (len(VIRIDIS) - 1):.2f}" stop-color="{colour(1 - i / (len(VIRIDIS) - 1))}"/>'
         for i in range(len(VIRIDIS))
     )
-    height = max(height, 3 * FONT)
+    height, scale = max(height, 3 * FONT), f"viridis-{next(_scale_ids)}"
     return (
-        f'<defs><linearGradient id="viridis" x1="0" y1="0" x2="0" y2="1">{stops}</linearGradient></defs>'
-        f'<rect x="{x:.1f}" y="{y:.1f}" width="12" height="{height:.1f}" fill="url(#viridis)"/>'
+        f'<defs><linearGradient id="{scale}" x1="0" y1="0" x2="0" y2="1">{stops}</linearGradient></defs>'
+        f'<rect x="{x:.1f}" y="{y:.1f}" width="12" height="{height:.1f}" fill="url(#{scale})"/>'
         f'<text x="{x + 16:.1f}" y="{y + FONT:.1f}">1</text>'
         f'<text x="{x + 16:.1f}" y="{y + height:.1f}">0</text>'
         f'<text x="{x + 16:.1f}" y="{y + height / 2:.1f}" font-size="{FONT - 2}">weight</text>'

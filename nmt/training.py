@@ -132,7 +132,7 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
 
     replicas = distribute_over_devices()
     model = ckpt.build_model(config, *tokenizers)
-    progress = _start_progress(config, model, tokenizers, state_dir, resuming)
+    progress = _start_progress(config, model, tokenizers, state_dir, resuming, replicas)
     log(f"{model.count_params():,} parameters; training on {hardware()}")
     if replicas > 1:
         log(f"data parallel over {replicas} devices: batches of {replicas} × {config.batch_tokens} tokens")
@@ -170,6 +170,7 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
             "history": state["history"],
             "init_from": config.init_from or None,
             "transferred_layers": state["transferred_layers"],
+            "replicas": state.get("replicas", 1),
         },
         "versions": versions(),
     }
@@ -206,11 +207,17 @@ def _tokenizers(config: Config, split: Split, state_dir: Path | None) -> tuple[T
     return tokenizers
 
 
-def _start_progress(config: Config, model, tokenizers, state_dir: Path, resuming: bool) -> Progress:
-    """The run's progress: read back with the weights from `state_dir` when resuming, else fresh (with
-    the parent's layers copied in for a transfer)."""
+def _start_progress(config: Config, model, tokenizers, state_dir: Path, resuming: bool, replicas: int) -> Progress:
+    """The run's progress: read back with the weights from `state_dir` when resuming (on as many
+    devices as it started on: they set the batches), else fresh (with the parent's layers copied in
+    for a transfer)."""
     if resuming:
         start = json.loads((state_dir / "state.json").read_text(encoding="utf-8"))
+        if start.get("replicas", 1) != replicas:
+            raise ValueError(
+                f"{state_dir}: started on {start.get('replicas', 1)} devices, which set its batches; "
+                f"resume it on as many (found {replicas})"
+            )
         ckpt.read_weights(model, state_dir / "last.h5")
         return Progress(state_dir, config, tokenizers, start, read_best(state_dir, model))
     transferred = []
@@ -218,7 +225,7 @@ def _start_progress(config: Config, model, tokenizers, state_dir: Path, resuming
         transferred = transfer_from(config.init_from, model, tokenizers[1], config)
         log(f"initialised from {config.init_from}: {', '.join(transferred)}")
     progress = Progress(state_dir, config, tokenizers, None)
-    progress.state["transferred_layers"] = transferred
+    progress.state.update(transferred_layers=transferred, replicas=replicas)
     return progress
 
 

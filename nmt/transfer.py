@@ -1,5 +1,5 @@
-"""Transfer learning: a child model starts its target side (and optionally its encoder) from a parent
-checkpoint that translates into the same language."""
+"""Transfer learning: a child model starts its target side from a parent checkpoint that translates
+into the same language."""
 
 from __future__ import annotations
 

@@ -87,6 +87,7 @@ def test_fetch_keeps_what_is_there_and_a_failed_download_writes_nothing_half(tmp
         fetch_corpora(tmp_path, failing, log=lambda message: None)
     assert (tmp_path / "kor-eng" / "kor.txt").read_text() == "mine\n"
     assert not (tmp_path / "korean-english-news").exists() and not list(tmp_path.rglob("*.partial"))
+    assert "`fra-eng-2019/fra.txt`" in (tmp_path / "FETCHED.md").read_text(), "what was written is recorded"
     written = fetch_corpora(tmp_path, fetch, log=lambda message: None)
     assert "kor-eng/kor.txt" not in written and "fra-eng/fra.txt" not in written
     assert (tmp_path / "korean-english-news" / "korean-english-park.dev.ko").read_text() == "dev ko\n"
@@ -109,3 +110,9 @@ def test_without_the_data_the_suite_stops_at_once_naming_what_is_missing_and_whe
     assert done.returncode == 4
     assert "lacks: fra-eng/fra.txt" in done.stdout and "python -m nmt fetch-data" in done.stdout
     assert "passed" not in done.stdout and "ERROR" not in done.stdout
+
+
+def test_a_page_that_is_not_the_archive_is_refused_naming_its_url(tmp_path):
+    with pytest.raises(ValueError, match="fra-eng.zip is not the archive expected"):
+        fetch_corpora(tmp_path, lambda url: b"<html>Too many requests</html>", log=lambda message: None)
+    assert not list(tmp_path.rglob("*.txt"))

@@ -9,6 +9,7 @@ import time
 
 import keras
 import numpy as np
+import pytest
 
 from conftest import FRA, ROOT, tiny_config, train_until_scoring_fails, write_sample
 from nmt.batching import Batches, encode_pairs
@@ -174,9 +175,17 @@ def test_a_run_that_stopped_but_failed_while_scoring_resumes_without_training_mo
     state = json.loads((tmp_path / "fr-en.training" / "state.json").read_text())
     assert (state["epoch"], state["step"]) == (0, 1), "the budget is checked between steps"
 
+    assert state["replicas"] == 1, "the state says how many devices set its batches"
+    on_two = {**state, "replicas": 2}
+    (tmp_path / "fr-en.training" / "state.json").write_text(json.dumps(on_two))
+    with pytest.raises(ValueError, match="started on 2 devices, which set its batches; resume it on as many"):
+        training.train(config, resume=True)
+    (tmp_path / "fr-en.training" / "state.json").write_text(json.dumps(state))
+
     training.train(config, resume=True)
     metrics = json.loads((tmp_path / "fr-en" / "metrics.json").read_text())["training"]
     assert metrics["history"] == [] and metrics["epochs"] == 0, "the stopped run is scored, not trained further"
+    assert metrics["replicas"] == 1
 
 
 def test_a_run_stopped_inside_an_epoch_resumes_at_that_step(tmp_path, monkeypatch, capsys):
