@@ -57,6 +57,8 @@ class Progress(keras.callbacks.Callback):
         self.state.setdefault("step", 0)
         self.best_weights = best_weights
         self.stopped_at_step = 0
+        # model → the alignment weights of a few fixed held-out pairs, recorded after every epoch.
+        self.watch = None
 
     def on_train_begin(self, logs=None):
         self.started = time.time() - self.state["seconds"]
@@ -90,6 +92,8 @@ class Progress(keras.callbacks.Callback):
                 "learning_rate": float(self.model.optimizer.learning_rate.numpy()),
             }
         )
+        if self.watch is not None:
+            state.setdefault("attention_by_epoch", []).append({"epoch": epoch + 1, "attention": self.watch(self.model)})
         if state["best_loss"] is None or loss < state["best_loss"]:
             state.update(best_loss=loss, best_epoch=epoch + 1, wait=0)
             self.best_weights = self.model.get_weights()

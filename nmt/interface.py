@@ -160,6 +160,36 @@ def _step_views(result: dict, index: int, step: int, merged: bool):
     return summary, alternatives, highlighted, bars
 
 
+def learning_views(translator: Translator, index, epoch):
+    """The "While it learned" tab: held-out sentence `index` under the weights of epoch `epoch` (the
+    last if None) → sentence choices, epoch slider, heatmap and a note."""
+    record = (translator.checkpoint.metrics.get("training") or {}).get("attention_by_epoch") or {}
+    sentences, epochs = record.get("sentences") or [], record.get("epochs") or []
+    if not sentences or not epochs:
+        note = "This checkpoint has no record of its attention during training."
+        return gr.Dropdown(choices=[], value=None), gr.Slider(1, 2, value=1, interactive=False), None, note
+    index = min(int(index or 0), len(sentences) - 1)
+    shown = len(epochs) if epoch is None else min(max(int(epoch), 1), len(epochs))
+    sentence = sentences[index]
+    choices = [
+        f"{i + 1}. {translator.source_tokenizer.decode_pieces(s['source_tokens'])}" for i, s in enumerate(sentences)
+    ]
+    heatmap = attention_heatmap(
+        sentence["source_tokens"],
+        sentence["target_tokens"],
+        epochs[shown - 1]["attention"][index],
+        title=f"after epoch {epochs[shown - 1]['epoch']} of {epochs[-1]['epoch']}: forced decoding of the reference",
+        steps=False,
+    )
+    note = "Held-out sentences and their references, under the weights of each epoch: how alignment emerges."
+    return (
+        gr.Dropdown(choices=choices, value=choices[index]),
+        gr.Slider(1, len(epochs), value=shown, step=1, interactive=len(epochs) > 1),
+        heatmap,
+        note,
+    )
+
+
 def _scores_markdown(result: dict) -> str:
     if result["bleu"] is None:
         return ""
@@ -322,6 +352,17 @@ def _nbest_tab() -> SimpleNamespace:
     return SimpleNamespace(choice=choice, heatmap=heatmap)
 
 
+def _learning_tab() -> SimpleNamespace:
+    """The attention of a few held-out sentences after every training epoch."""
+    with gr.Tab("While it learned"):
+        note = gr.Markdown(elem_id="learning-note")
+        with gr.Row():
+            sentence = gr.Dropdown(choices=[], label="Held-out sentence", type="index", interactive=True)
+            epoch = gr.Slider(1, 2, value=1, step=1, label="Epoch", elem_id="learning-epoch")
+        heatmap = _svg_view("Attention after that epoch", "learning-heatmap")
+    return SimpleNamespace(sentence=sentence, epoch=epoch, outputs=[sentence, epoch, heatmap, note])
+
+
 def _compare_tab(names: list[str]) -> SimpleNamespace:
     """The same input under a second decoding or pair, side by side."""
     with gr.Tab("Compare"):
@@ -359,6 +400,7 @@ def build(pairs: dict[str, Translator], failures: dict[str, str] | None = None, 
             steps = _step_tab()
             nbest = _nbest_tab()
             compare = _compare_tab(list(pairs))
+            learning = _learning_tab()
         with gr.Row():
             alignment = gr.Textbox(
                 label="Word alignment (Pharaoh format: source-target, 0-based)", buttons=["copy"], interactive=False
@@ -450,6 +492,19 @@ def build(pairs: dict[str, Translator], failures: dict[str, str] | None = None, 
             compare.outputs,
             api_visibility="private",
         )
+
+        def show_learning(pair_value, index=None, epoch=None):
+            return learning_views(pairs[pair_value], index, epoch) if pair_value in pairs else [gr.skip()] * 4
+
+        for event in (demo.load, inputs.pair.change):
+            event(show_learning, [inputs.pair], learning.outputs, api_visibility="private")
+        for control in (learning.sentence.input, learning.epoch.release):
+            control(
+                show_learning,
+                [inputs.pair, learning.sentence, learning.epoch],
+                learning.outputs,
+                api_visibility="private",
+            )
 
         def analyze_api(text: str, pair: str, reference: str, beam_size: int) -> dict:
             """Translate `text` with language pair `pair`; returns the translation, the attention of every

@@ -79,3 +79,7 @@ class Tokenizer:
 
     def pieces(self, ids) -> list[str]:
         return [self._sp.id_to_piece(int(i)) for i in ids]
+
+    def decode_pieces(self, pieces) -> str:
+        """The text of pieces (as :meth:`pieces` gives them), special pieces left out."""
+        return self.decode([self._sp.piece_to_id(p) for p in pieces])

@@ -22,7 +22,7 @@ import numpy as np
 
 from nmt import checkpoint as ckpt
 from nmt.alignment import guide_alignments
-from nmt.batching import Batches, encode_pairs
+from nmt.batching import Batches, encode_pairs, teacher_forcing_arrays
 from nmt.config import Config
 from nmt.data import ReadReport, Split, english_group, read_corpus, split_by_english
 from nmt.fitting import (
@@ -37,7 +37,7 @@ from nmt.fitting import (
 from nmt.metrics import LONG_SENTENCE_WORDS, corpus_scores
 from nmt.model import guided_alignment_loss, masked_loss
 from nmt.model_card import model_card, push_to_hub
-from nmt.tokenizer import Tokenizer
+from nmt.tokenizer import EOS_ID, Tokenizer
 from nmt.transfer import transfer_from
 from nmt.translator import Translator
 
@@ -133,6 +133,8 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
     replicas = distribute_over_devices()
     model = ckpt.build_model(config, *tokenizers)
     progress = _start_progress(config, model, tokenizers, state_dir, resuming, replicas)
+    watched = _watched(valid_examples)
+    progress.watch = lambda trained: attention_of(trained, watched)
     log(f"{model.count_params():,} parameters; training on {hardware()}")
     if replicas > 1:
         log(f"data parallel over {replicas} devices: batches of {replicas} × {config.batch_tokens} tokens")
@@ -171,6 +173,16 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
             "init_from": config.init_from or None,
             "transferred_layers": state["transferred_layers"],
             "replicas": state.get("replicas", 1),
+            "attention_by_epoch": {
+                "sentences": [
+                    {
+                        "source_tokens": tokenizers[0].pieces(source),
+                        "target_tokens": tokenizers[1].pieces([*target, EOS_ID]),
+                    }
+                    for source, target, *_ in watched
+                ],
+                "epochs": state.get("attention_by_epoch", []),
+            },
         },
         "versions": versions(),
     }
@@ -184,6 +196,26 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
     if config.push_to_hub:
         log(f"uploaded {output} to {push_to_hub(output, config.push_to_hub)}")
     return output
+
+
+WATCHED = 3  # held-out pairs whose attention is recorded after every epoch
+
+
+def _watched(valid_examples) -> list:
+    """The first WATCHED validation examples of everyday length (6 to 15 target pieces)."""
+    return [e for e in valid_examples if 6 <= len(e[1]) <= 15][:WATCHED]
+
+
+def attention_of(model, examples) -> list:
+    """The alignment weights (target pieces + eos × source pieces + eos, rounded) that `model`
+    gives each (source ids + eos, target ids) example under teacher forcing."""
+    if not examples:
+        return []
+    length = max(max(len(s), len(t) + 1) for s, t, *_ in examples)
+    (source, target_input), _ = teacher_forcing_arrays(examples, length)
+    _, alignment = model.decode(target_input, model.encode(source))
+    alignment = np.asarray(alignment)
+    return [np.round(alignment[i, : len(t) + 1, : len(s)], 3).tolist() for i, (s, t, *_) in enumerate(examples)]
 
 
 def _tokenizers(config: Config, split: Split, state_dir: Path | None) -> tuple[Tokenizer, Tokenizer]:

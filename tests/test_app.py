@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import free_port, serving
+from conftest import ROOT, free_port, serving
 
 
 @pytest.fixture(scope="module")
@@ -229,3 +229,17 @@ def test_the_step_view_says_why_beam_search_kept_a_less_probable_piece():
     second, *_ = _step_views({"segments": [segment]}, 0, 2, False)
     assert "`▁It` was more probable at this step (0.500); beam search kept this piece" in first
     assert "more probable" not in second
+
+
+def test_the_learning_tab_shows_each_epoch_or_says_there_is_no_record(translator):
+    from nmt.interface import learning_views
+    from nmt.translator import Translator
+
+    sentences, slider, heatmap, note = learning_views(translator, 0, 1)
+    assert slider.maximum == 2 and slider.value == 1 and "after epoch 1 of 2" in heatmap
+    assert len(sentences.choices) >= 1 and "data-step" not in heatmap, "rows are the reference, not steps"
+    _, last, latest, _ = learning_views(translator, 0, None)
+    assert last.value == 2 and latest != heatmap
+    shipped = Translator.load(ROOT / "checkpoints" / "fr-en")
+    *_, nothing, note = learning_views(shipped, 0, None)
+    assert nothing is None and "no record of its attention during training" in note

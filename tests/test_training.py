@@ -240,3 +240,17 @@ def test_training_only_corpora_join_training_and_never_bring_a_held_out_english_
     assert split.valid == plain.valid and split.test == plain.test
     assert split.train == plain.train + news
     assert reports[str(extra)]["kept"] == 6  # read, then the held-out sentence's pair left out
+
+
+def test_the_checkpoint_records_the_attention_of_held_out_sentences_after_every_epoch(trained_checkpoint):
+    record = json.loads((trained_checkpoint / "metrics.json").read_text())["training"]["attention_by_epoch"]
+    assert 1 <= len(record["sentences"]) <= 3 and [e["epoch"] for e in record["epochs"]] == [1, 2]
+    for epoch in record["epochs"]:
+        assert len(epoch["attention"]) == len(record["sentences"])
+        for sentence, attention in zip(record["sentences"], epoch["attention"]):
+            matrix = np.asarray(attention)
+            assert matrix.shape == (len(sentence["target_tokens"]), len(sentence["source_tokens"]))
+            np.testing.assert_allclose(matrix.sum(1), 1.0, atol=5e-3)
+    first, last = (np.asarray(e["attention"][0]) for e in (record["epochs"][0], record["epochs"][-1]))
+    assert not np.array_equal(first, last), "the weights of each epoch, not one copy"
+    assert record["sentences"][0]["source_tokens"][-1] == "</s>" == record["sentences"][0]["target_tokens"][-1]
