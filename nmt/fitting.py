@@ -79,7 +79,7 @@ class Progress(keras.callbacks.Callback):
             # (without a best loss, so the first complete epoch replaces them).
             state["step"] = self.stopped_at_step
             log(f"stopping at step {state['step']} of epoch {epoch + 1}: {self.stop_reason()}")
-            if self.best_weights is None:
+            if state["best_loss"] is None:  # also when a run stopped this way before resumes
                 self.best_weights = self.model.get_weights()
             self._save()
             return
