@@ -108,9 +108,10 @@ def _write(record: dict, t, fields: dict, values: dict) -> dict:
 
 def _unpacked(record: dict, fields: dict) -> dict:
     """The recorded fields as NumPy arrays (steps, B, *shape); `fields` with concrete shapes."""
-    arrays, offsets = {}, dict.fromkeys(record, 0)
+    buffers = {dtype: np.asarray(buffer) for dtype, buffer in record.items()}  # one copy off the device each
+    arrays, offsets = {}, dict.fromkeys(buffers, 0)
     for name, (dtype, shape) in fields.items():
-        buffer, start = np.asarray(record[dtype]), offsets[dtype]
+        buffer, start = buffers[dtype], offsets[dtype]
         offsets[dtype] += _width(shape)
         arrays[name] = buffer[:, :, start : offsets[dtype]].reshape(*buffer.shape[:2], *shape)
     return arrays
