@@ -27,7 +27,7 @@ from nmt.analysis import (
     analyze,
     merge_pieces,
 )
-from nmt.plotting import attention_heatmap, source_bars
+from nmt.plotting import attention_heatmap, piece_strip, source_bars
 from nmt.translator import Translator
 
 log = logging.getLogger("nmt.app")
@@ -94,9 +94,9 @@ def _coverage_views(segment: dict):
 def _reference_views(segment: dict, merged: bool):
     reference = segment.get("reference")
     if reference is None:
-        return None, [], "Type a reference (one sentence per source sentence) to see how the model would produce it."
+        return None, None, "Type a reference (one sentence per source sentence) to see how the model would produce it."
     heatmap = _heatmap(segment["source_tokens"], reference, merged, "reference (forced decoding)")
-    probs = [(p, float(np.exp(lp))) for p, lp in zip(reference["target_tokens"], reference["token_log_probs"])]
+    probs = piece_strip(reference["target_tokens"], np.exp(reference["token_log_probs"]), "unlikely", "likely")
     summary = (
         f"Reference log-probability **{reference['total_log_prob']:.2f}** "
         f"({reference['mean_log_prob']:.2f} per piece); the model's own translation: "
@@ -109,7 +109,7 @@ def _segment_views(result: dict, index: int, merged: bool):
     """Everything shown for one sentence: heatmaps, confidence, coverage, reference, n-best, alignment."""
     segment = result["segments"][index]
     heatmap = _heatmap(segment["source_tokens"], segment, merged, f"sentence {index + 1}: model translation")
-    confidence = [(piece, float(p)) for piece, p in zip(segment["target_tokens"], segment["token_probs"])]
+    confidence = piece_strip(segment["target_tokens"], segment["token_probs"], "unsure", "sure")
     steps = len(segment["target_tokens"])
     slider = gr.Slider(minimum=1, maximum=max(steps, 1), value=1, step=1, interactive=steps > 1)
     nbest_choices = [
@@ -156,8 +156,7 @@ def _step_views(result: dict, index: int, step: int, merged: bool):
         )
     alternatives = {a["token"]: a["prob"] for a in segment["alternatives"][t]}
     bars = source_bars(source, weights, "alignment weight", f"step {t + 1}: attention while generating {piece}")
-    highlighted = [(token, float(w)) for token, w in zip(source, weights)]
-    return summary, alternatives, highlighted, bars
+    return summary, alternatives, piece_strip(source, weights, "no weight", "all the weight"), bars
 
 
 def learning_views(translator: Translator, index, epoch):
@@ -261,7 +260,11 @@ ROW_CLICK = """element.addEventListener('click', (event) => {
   const cell = event.target.closest('[data-step]');
   if (cell) trigger('click', {step: Number(cell.dataset.step)});
 });"""
-SVG_CSS = "svg rect[data-weight]:hover { stroke: #fff; stroke-width: 2; } svg { max-width: 100%; }"
+SVG_CSS = (
+    "svg rect[data-weight]:hover { stroke: #fff; stroke-width: 2; } "
+    "svg g[data-value]:hover rect { stroke: #222; stroke-width: 2; } "
+    "svg { max-width: 100%; }"
+)
 CLICKABLE_CSS = SVG_CSS + " svg [data-step] { cursor: pointer; }"
 
 
@@ -308,13 +311,8 @@ def _attention_tab() -> SimpleNamespace:
             reference_heatmap = _svg_view("Where the model would look to produce the reference", "reference-heatmap")
         reference_summary = gr.Markdown(elem_id="reference-summary")
         with gr.Row():
-            # Gradio shades a score from white (0) to red (1): here red means sure, not wrong.
-            confidence = gr.HighlightedText(
-                label="Probability of each generated piece (deeper red: surer)", show_legend=False
-            )
-            reference_probs = gr.HighlightedText(
-                label="Model probability of each reference piece (deeper red: likelier)", show_legend=False
-            )
+            confidence = _svg_view("Probability of each generated piece", "confidence")
+            reference_probs = _svg_view("Model probability of each reference piece", "reference-probs")
         coverage_plot = _svg_view("Coverage", "coverage")
         heatmap_file = gr.File(label="The heatmap as SVG, for papers and slides", elem_id="heatmap-file")
         coverage_notes = gr.Markdown(elem_id="coverage-notes")
@@ -337,7 +335,7 @@ def _step_tab() -> SimpleNamespace:
         summary = gr.Markdown(elem_id="step-summary")
         with gr.Row():
             alternatives = gr.Label(label="Top alternatives at this step", num_top_classes=5)
-            attention = gr.HighlightedText(label="Attention at this step (deeper red: more weight)", show_legend=False)
+            attention = _svg_view("Attention at this step, piece by piece", "step-pieces")
         bars = _svg_view("Attention at this step", "step-bars")
     return SimpleNamespace(step=step, outputs=[summary, alternatives, attention, bars])
 
@@ -450,19 +448,25 @@ def build(pairs: dict[str, Translator], failures: dict[str, str] | None = None, 
         views = [*segment_outputs, *steps.outputs, attention.heatmap_file]
         request = [inputs.text, inputs.pair, inputs.reference, inputs.beam, inputs.max_length, merged]
         shown = [result_state, translation, notice, scores, sentence, *views, download]
-        inputs.button.click(run, request, shown, api_visibility="private")
+        # A small spinner, not the full overlay: drawing the overlay on every output costs the browser
+        # more than the answer takes (bench/ui_latency.py, both on these cores).
+        inputs.button.click(run, request, shown, api_visibility="private", show_progress="minimal")
 
         def select(result, index, merged_value):
             return sentence_views(result, index or 0, merged_value) if result else [gr.skip()] * len(views)
 
         for control in (sentence.input, merged.change):
-            control(select, [result_state, sentence, merged], views, api_visibility="private")
+            control(select, [result_state, sentence, merged], views, api_visibility="private", show_progress="minimal")
 
         def show_step(result, index, step_value, merged_value):
             return _step_views(result, index or 0, step_value, merged_value) if result else [gr.skip()] * 4
 
         steps.step.change(
-            show_step, [result_state, sentence, steps.step, merged], steps.outputs, api_visibility="private"
+            show_step,
+            [result_state, sentence, steps.step, merged],
+            steps.outputs,
+            api_visibility="private",
+            show_progress="minimal",
         )
 
         def open_step(result, event: gr.EventData):
@@ -478,7 +482,11 @@ def build(pairs: dict[str, Translator], failures: dict[str, str] | None = None, 
             return _nbest_view(result, index or 0, rank, merged_value) if result else gr.skip()
 
         nbest.choice.input(
-            show_hypothesis, [result_state, sentence, nbest.choice, merged], nbest.heatmap, api_visibility="private"
+            show_hypothesis,
+            [result_state, sentence, nbest.choice, merged],
+            nbest.heatmap,
+            api_visibility="private",
+            show_progress="minimal",
         )
 
         def compare_two(text_value, first_pair, second_pair, first_beam, second_beam, index, merged_value):

@@ -1,6 +1,6 @@
-"""Attention heatmaps and bar charts as SVG: drawn by the server in a millisecond, interactive in the
-browser (every cell names its two pieces and its weight, every row its decoding step), and the same
-file downloads for papers and slides.
+"""Attention heatmaps, bar charts and strips of shaded pieces as SVG: drawn by the server in a
+millisecond, interactive in the browser (every cell names its two pieces and its weight, every row
+its decoding step, every piece its value), and the same file downloads for papers and slides.
 
 All text is escaped: pieces come from users' input. Hangul and every other script are drawn by the
 browser's own fonts.
@@ -76,19 +76,65 @@ def attention_heatmap(source_tokens, target_tokens, attention, title: str = "", 
     return "".join(parts)
 
 
-def _colour_scale(x: float, y: float, height: float) -> str:
-    """A vertical viridis scale from 0 (bottom) to 1 (top), labelled "alignment weight"."""
+def _gradient(horizontal: bool) -> tuple[str, str]:
+    """A viridis gradient from 0 to 1 (left to right, or bottom to top): its ``<defs>`` and its fill."""
     stops = "".join(
-        f'<stop offset="{i / (len(VIRIDIS) - 1):.2f}" stop-color="{colour(1 - i / (len(VIRIDIS) - 1))}"/>'
+        f'<stop offset="{i / (len(VIRIDIS) - 1):.2f}" stop-color="{colour(i / (len(VIRIDIS) - 1))}"/>'
         for i in range(len(VIRIDIS))
     )
-    height, scale = max(height, 3 * FONT), f"viridis-{next(_scale_ids)}"
+    direction = 'x1="0" y1="0" x2="1" y2="0"' if horizontal else 'x1="0" y1="1" x2="0" y2="0"'
+    scale = f"viridis-{next(_scale_ids)}"
+    return f'<defs><linearGradient id="{scale}" {direction}>{stops}</linearGradient></defs>', f"url(#{scale})"
+
+
+def _colour_scale(x: float, y: float, height: float) -> str:
+    """A vertical viridis scale from 0 (bottom) to 1 (top), labelled "weight"."""
+    height = max(height, 3 * FONT)
+    defs, fill = _gradient(horizontal=False)
     return (
-        f'<defs><linearGradient id="{scale}" x1="0" y1="0" x2="0" y2="1">{stops}</linearGradient></defs>'
-        f'<rect x="{x:.1f}" y="{y:.1f}" width="12" height="{height:.1f}" fill="url(#{scale})"/>'
+        f'{defs}<rect x="{x:.1f}" y="{y:.1f}" width="12" height="{height:.1f}" fill="{fill}"/>'
         f'<text x="{x + 16:.1f}" y="{y + FONT:.1f}">1</text>'
         f'<text x="{x + 16:.1f}" y="{y + height:.1f}">0</text>'
         f'<text x="{x + 16:.1f}" y="{y + height / 2:.1f}" font-size="{FONT - 2}">weight</text>'
+    )
+
+
+STRIP_WIDTH = 640  # px of pieces on a line before a strip wraps
+DARK_BELOW = 0.6  # viridis is dark below this value: its pieces are written in white
+
+
+def piece_strip(pieces, values, low: str, high: str) -> str:
+    """Pieces in reading order, each on a box of the heatmap's colour for its value in [0, 1] (a
+    probability, a weight) with the tooltip "piece: value", wrapping into lines; under them a legend
+    from 0 (`low`) to 1 (`high`), so that colour reads as a value and not as good or bad."""
+    row = CELL + 4
+    parts, x, y = [], 0.0, float(LABEL_ROOM)
+    for piece, value in zip(pieces, values):
+        value = min(max(float(value), 0.0), 1.0)
+        width = CHAR_WIDTH * max(len(piece), 1) + 10
+        if x and x + width > STRIP_WIDTH:
+            x, y = 0.0, y + row
+        ink = "#fff" if value < DARK_BELOW else "#000"
+        parts.append(
+            f'<g data-value="{value:.3f}"><title>{escape(piece)}: {value:.3f}</title>'
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{CELL}" rx="3" fill="{colour(value)}"/>'
+            f'<text x="{x + 5:.1f}" y="{y + CELL / 2 + 4:.1f}" fill="{ink}">{escape(piece)}</text></g>'
+        )
+        x += width + 3
+    legend_y = y + row + 8
+    defs, fill = _gradient(horizontal=True)
+    low_label, high_label = f"0 {low}", f"1 {high}"
+    bar_x = CHAR_WIDTH * len(low_label) + 8
+    parts.append(
+        f'{defs}<text x="0" y="{legend_y + 10:.1f}" font-size="{FONT - 1}">{escape(low_label)}</text>'
+        f'<rect class="legend" x="{bar_x:.1f}" y="{legend_y:.1f}" width="120" height="12" fill="{fill}"/>'
+        f'<text x="{bar_x + 126:.1f}" y="{legend_y + 10:.1f}" font-size="{FONT - 1}">{escape(high_label)}</text>'
+    )
+    width = max(STRIP_WIDTH, bar_x + 126 + CHAR_WIDTH * len(high_label))
+    height = legend_y + 20
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="piece-strip" width="{width:.0f}" height="{height:.0f}" '
+        f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="sans-serif" font-size="{FONT}">{"".join(parts)}</svg>'
     )
 
 

@@ -1,4 +1,5 @@
-"""End to end in a real browser: Debian's headless Chromium, driven by Playwright, on the shipped checkpoints."""
+"""End to end in a real browser: Debian's headless Chromium, driven by Playwright, on the shipped checkpoints
+(and on a tiny one trained by the tests, for what only a new checkpoint records)."""
 
 import os
 import re
@@ -24,7 +25,7 @@ def shipped_app():
 
 
 @pytest.fixture(scope="module")
-def page(shipped_app):
+def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -40,11 +41,23 @@ def page(shipped_app):
                 "--disable-component-update",
             ],
         )
-        page = browser.new_page(viewport={"width": 1280, "height": 1800})
-        page.goto(shipped_app)
-        page.get_by_label("Source text").wait_for(timeout=30000)
-        yield page
+        yield browser
         browser.close()
+
+
+def open_app(browser, url):
+    """A new page on `url`, once the app's text box is there."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1800})
+    page.goto(url)
+    page.get_by_label("Source text").wait_for(timeout=30000)
+    return page
+
+
+@pytest.fixture(scope="module")
+def page(browser, shipped_app):
+    page = open_app(browser, shipped_app)
+    yield page
+    page.close()
 
 
 def _translate(page, pair, text, reference):
@@ -72,6 +85,10 @@ def test_french_sentence_shows_translation_heatmap_and_bleu(page):
     assert page.locator("#heatmap-file a").first.get_attribute("href").endswith(".svg")
     assert "chrF" in page.locator("#scores").inner_text()
     assert "&lt;" not in page.locator("body").inner_text(), "pieces such as </s> are shown as they are"
+    # Each generated piece is shaded by its probability, with a legend saying which end is "sure".
+    confidence = page.locator("#confidence svg.piece-strip")
+    assert "1 sure" in confidence.text_content()
+    assert re.fullmatch(r".+: [01]\.\d{3}", confidence.locator("g[data-value] title").first.text_content())
     if SCREENSHOT:
         page.screenshot(path=SCREENSHOT, full_page=False)
     # The reference, under forced decoding, beside the model's own translation.
@@ -113,3 +130,18 @@ def test_a_sentence_unlike_the_training_data_gets_a_notice(page):
     )
     _translate(page, "fr-en", long_sentence, "The woman asked why.")
     page.locator("#notice").get_by_text("unlike what this model learned from").wait_for(timeout=30000)
+
+
+def test_the_epoch_slider_shows_the_attention_of_each_epoch(browser, trained_checkpoint):
+    with serving([trained_checkpoint]) as (url, failures):
+        assert not failures
+        page = open_app(browser, url)
+        page.get_by_role("tab", name="While it learned").click()
+        heatmap = page.locator("#learning-heatmap svg.attention-heatmap")
+        heatmap.get_by_text("after epoch 2 of 2").wait_for(timeout=30000)
+        last = heatmap.locator("rect[data-weight]").evaluate_all("cells => cells.map(c => c.dataset.weight)")
+        # Dragging the slider to its left end shows the first epoch's attention instead.
+        page.locator("#learning-epoch input[type=range]").click(position={"x": 1, "y": 5})
+        heatmap.get_by_text("after epoch 1 of 2").wait_for(timeout=30000)
+        first = heatmap.locator("rect[data-weight]").evaluate_all("cells => cells.map(c => c.dataset.weight)")
+        assert len(first) == len(last) and first != last

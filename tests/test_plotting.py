@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from nmt.plotting import attention_heatmap, colour, source_bars
+from nmt.plotting import STRIP_WIDTH, attention_heatmap, colour, piece_strip, source_bars
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -55,3 +55,26 @@ def test_bars_scale_to_the_largest_value_and_name_their_pieces(values, top):
     assert [b.find(f"{SVG}title").text for b in bars] == [f"a: {values[0]:.3f}", f"<b>: {values[1]:.3f}"]
     assert max(float(b.get("height")) for b in bars) == pytest.approx(120 * max(values) / top, abs=0.1)
     assert any(f"(max {top:.2f})" in (t.text or "") for t in root.iter(f"{SVG}text"))
+
+
+def test_a_strip_shades_each_piece_by_its_value_and_has_a_legend_from_0_to_1():
+    root = ET.fromstring(piece_strip(["▁I", "<b>", "</s>"], [0.95, 0.2, 1.3], "unsure", "sure"))
+    pieces = root.findall(f"{SVG}g[@data-value]")
+    assert [g.find(f"{SVG}title").text for g in pieces] == ["▁I: 0.950", "<b>: 0.200", "</s>: 1.000"]
+    assert [g.find(f"{SVG}rect").get("fill") for g in pieces] == [colour(0.95), colour(0.2), colour(1.0)]
+    # Dark boxes get white text, light ones black.
+    assert [g.find(f"{SVG}text").get("fill") for g in pieces] == ["#000", "#fff", "#000"]
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert "0 unsure" in texts and "1 sure" in texts
+    assert root.find(f"{SVG}rect[@class='legend']") is not None
+
+
+def test_a_long_strip_wraps_onto_more_lines():
+    one_line = ET.fromstring(piece_strip(["▁word"] * 5, [0.5] * 5, "low", "high"))
+    wrapped = ET.fromstring(piece_strip(["▁word"] * 80, [0.5] * 80, "low", "high"))
+    rows = {float(g.find(f"{SVG}rect").get("y")) for g in wrapped.findall(f"{SVG}g[@data-value]")}
+    assert len(rows) > 1 and float(wrapped.get("height")) > float(one_line.get("height"))
+    assert all(
+        float(g.find(f"{SVG}rect").get("x")) + float(g.find(f"{SVG}rect").get("width")) <= STRIP_WIDTH
+        for g in wrapped.findall(f"{SVG}g[@data-value]")
+    )
