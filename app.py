@@ -7,6 +7,7 @@ variable (comma-separated): a folder, or hf:OWNER/REPO[@REVISION] on the Hugging
 import argparse
 import logging
 import os
+import threading
 from pathlib import Path
 
 # Private by default: no usage analytics, no telemetry; set before gradio and the Hub client load.
@@ -23,7 +24,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
-    from nmt.interface import build, checkpoint_specs, load_pairs
+    from nmt.interface import build, checkpoint_specs, load_pairs, warm_up
     from nmt.translator import use_decoding_threads
 
     use_decoding_threads()
@@ -32,6 +33,7 @@ def main() -> None:
     if not pairs:
         raise SystemExit("error: no checkpoint could be loaded:\n" + "\n".join(failures.values()))
     demo = build(pairs, failures, examples)
+    threading.Thread(target=warm_up, args=(pairs,), name="warm-up", daemon=True).start()
     demo.launch(share=args.share, allowed_paths=[], footer_links=["api"])
 
 

@@ -46,8 +46,12 @@ class Checkpoint:
     examples: list = dataclasses.field(default_factory=list)  # [{"source": ..., "reference": ...}]
 
 
-def build_model(config: Config, source_tokenizer: Tokenizer, target_tokenizer: Tokenizer) -> Seq2Seq:
-    model = Seq2Seq(config, source_tokenizer.vocab_size, target_tokenizer.vocab_size)
+def build_model(
+    config: Config, source_tokenizer: Tokenizer, target_tokenizer: Tokenizer, to_load: bool = False
+) -> Seq2Seq:
+    """The model with its weights created: drawn at random to train, or (`to_load`) placeholders that
+    a weights file replaces."""
+    model = Seq2Seq(config, source_tokenizer.vocab_size, target_tokenizer.vocab_size, recurrent_init=not to_load)
     model.build_weights()
     return model
 
@@ -188,7 +192,7 @@ def load_checkpoint(directory) -> Checkpoint:
             tokenizers.append(Tokenizer.load(directory / name))
         except (RuntimeError, ValueError, OSError) as error:
             raise CheckpointError(f"{directory / name}: not a usable SentencePiece model ({error})") from None
-    model = build_model(config, *tokenizers)
+    model = build_model(config, *tokenizers, to_load=True)
     read_weights(model, directory / WEIGHTS)
     metrics = _optional_json(directory / METRICS, dict)
     examples = _optional_json(directory / EXAMPLES, list)

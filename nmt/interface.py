@@ -525,6 +525,16 @@ def build(pairs: dict[str, Translator], failures: dict[str, str] | None = None, 
     return demo
 
 
+def warm_up(pairs: dict[str, Translator]) -> None:
+    """Traces each pair's two compiled searches (beam, then greedy), which the first call of each
+    would otherwise wait for. The app runs this in the background while it starts serving: a request
+    that comes first traces what it needs itself, and the others are ready before anyone asks."""
+    for name, translator in pairs.items():
+        for beam_size in (2, 1):
+            translator.translate(["warm up"], beam_size=beam_size)
+        log.info("%s: searches traced", name)
+
+
 def checkpoint_specs(named, environment: str, folder: Path) -> list[str]:
     """What to serve: the `named` specs, else the comma-separated `environment` value, else every
     finished checkpoint under `folder` (not hidden staging folders, not a run's ``*.training`` state)."""
@@ -540,7 +550,8 @@ def checkpoint_specs(named, environment: str, folder: Path) -> list[str]:
 
 
 def load_pairs(specs) -> tuple[dict[str, Translator], dict[str, str], list]:
-    """Loads and warms up each checkpoint (a folder, or ``hf:OWNER/REPO[@REVISION]``).
+    """Loads each checkpoint (a folder, or ``hf:OWNER/REPO[@REVISION]``); :func:`warm_up` traces their
+    searches.
 
     A local folder is named by its folder name, a Hub checkpoint by the pair in its configuration; a
     name already taken gets its spec added, so no checkpoint hides another. Returns the pairs that
@@ -566,8 +577,6 @@ def load_pairs(specs) -> tuple[dict[str, Translator], dict[str, str], list]:
         if name in pairs:
             log.warning("%s: %s is taken by another checkpoint; serving this one as %s (%s)", spec, name, name, spec)
             name = f"{name} ({spec})"
-        for beam_size in (1, 2):  # traces both compiled searches once, before the first user waits
-            translator.translate(["warm up"], beam_size=beam_size)
         pairs[name] = translator
         examples += [(e["source"], name, e["reference"]) for e in translator.checkpoint.examples]
     return pairs, failures, examples
