@@ -26,10 +26,14 @@ def main() -> None:
         parser.error(str(error))
 
     from nmt.checkpoint import CheckpointError
+    from nmt.fitting import Interrupted
     from nmt.training import train  # imported after parsing, so --help and bad flags answer at once
 
     try:
         train(config, resume=args.resume, command=shlex.join(["python", *sys.argv]))
+    except Interrupted as stopped:
+        print(stopped, file=sys.stderr)
+        sys.exit(130)
     except (ValueError, OSError, CheckpointError) as error:
         sys.exit(f"error: {error}")
 

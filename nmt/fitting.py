@@ -1,8 +1,8 @@
 """The fit loop and its resumable state: best weights, learning-rate halving, patience, time budget.
 
-After every epoch, and when a time budget stops a run between two steps, the full state (weights,
-optimizer, best weights, counters, tokenizers) is written atomically to ``<output>.training/``, from
-which a resumed run continues at the same step.
+After every epoch, and when a time budget or an interrupt (Ctrl-C, SIGTERM) stops a run between two
+steps, the full state (weights, optimizer, best weights, counters, tokenizers) is written atomically
+to ``<output>.training/``, from which a resumed run continues at the same step.
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import signal
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -24,6 +26,13 @@ from nmt.config import Config
 
 def log(message: str) -> None:
     print(message, flush=True)
+
+
+INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(Exception):
+    """Training was interrupted and its state saved; the message says how to go on."""
 
 
 def distribute_over_devices() -> int:
@@ -43,8 +52,9 @@ def distribute_over_devices() -> int:
 
 class Progress(keras.callbacks.Callback):
     """Keeps the best weights by validation loss, halves the learning rate when it stalls, stops after
-    `patience` epochs without improvement or, between any two steps, past the time budget, and saves
-    all of it every epoch and when it stops.
+    `patience` epochs without improvement or, between any two steps, past the time budget or at the
+    first Ctrl-C or SIGTERM (a second one stops at once), and saves all of it every epoch and when it
+    stops.
 
     ``state["step"]`` counts the batches trained of the epoch after ``state["epoch"]`` complete ones
     (0 at an epoch's end); a resumed run starts that many batches into the epoch.
@@ -57,15 +67,33 @@ class Progress(keras.callbacks.Callback):
         self.state.setdefault("step", 0)
         self.best_weights = best_weights
         self.stopped_at_step = 0
+        self.interrupted = ""  # the name of the signal that stopped the run
+        self._handlers = {}
         # model → the alignment weights of a few fixed held-out pairs, recorded after every epoch.
         self.watch = None
 
     def on_train_begin(self, logs=None):
         self.started = time.time() - self.state["seconds"]
+        if not self.interrupted and threading.current_thread() is threading.main_thread():
+            self._handlers = {number: signal.signal(number, self._interrupt) for number in INTERRUPTS}
+
+    def on_train_end(self, logs=None):
+        self._restore_handlers()
+
+    def _interrupt(self, number, frame):
+        self.interrupted = signal.Signals(number).name
+        self._restore_handlers()  # so that a second one acts as usual
+        log(f"{self.interrupted}: stopping after this step, with the state saved (again to stop at once)")
+
+    def _restore_handlers(self):
+        for number, handler in self._handlers.items():
+            signal.signal(number, handler)
+        self._handlers = {}
 
     def on_train_batch_end(self, batch, logs=None):
         last = batch + 1 >= self.params["steps"]  # then the epoch ends anyway, and on_epoch_end stops it
-        if not last and self.over_budget(time.time() - self.started) and not self.model.stop_training:
+        stop = self.interrupted or self.over_budget(time.time() - self.started)
+        if not last and stop and not self.model.stop_training:
             self.stopped_at_step = self.state["step"] + batch + 1
             self.model.stop_training = True
 
@@ -112,7 +140,10 @@ class Progress(keras.callbacks.Callback):
         return bool(self.config.max_minutes) and seconds > 60 * self.config.max_minutes
 
     def stop_reason(self) -> str:
-        """Why training should not go on ("" if it should): patience or the time budget used up."""
+        """Why training should not go on ("" if it should): an interrupt, patience or the time budget
+        used up."""
+        if self.interrupted:
+            return f"interrupted by {self.interrupted}"
         if self.state["wait"] >= self.config.patience:
             return f"no improvement for {self.state['wait']} epochs"
         if self.over_budget(self.state["seconds"]):

@@ -26,6 +26,7 @@ from nmt.batching import Batches, encode_pairs, teacher_forcing_arrays
 from nmt.config import Config
 from nmt.data import ReadReport, Split, english_group, read_corpus, split_by_english
 from nmt.fitting import (
+    Interrupted,
     Progress,
     distribute_over_devices,
     fit_epochs,
@@ -139,8 +140,11 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
     if replicas > 1:
         log(f"data parallel over {replicas} devices: batches of {replicas} × {config.batch_tokens} tokens")
     _fit(config, model, progress, train_examples, valid_examples, resuming, replicas)
-    model.set_weights(progress.best_weights)
     state = progress.state
+    if progress.interrupted:
+        where = f"step {state['step']} of epoch {state['epoch'] + 1}" if state["step"] else f"epoch {state['epoch']}"
+        raise Interrupted(f"interrupted at {where}: the state is in {state_dir}; --resume goes on from there")
+    model.set_weights(progress.best_weights)
     tokens_per_s = sum(len(e[1]) + 1 for e in train_examples) * state["epoch"] / max(state["seconds"], 1e-9)
     best = f"{state['best_loss']:.4f} at epoch {state['best_epoch']}" if state["best_loss"] else "none"
     log(

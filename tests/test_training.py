@@ -202,6 +202,34 @@ def test_a_run_stopped_inside_an_epoch_resumes_at_that_step(tmp_path, monkeypatc
     assert [h["epoch"] for h in history] == [1, 2]
 
 
+def test_ctrl_c_stops_after_the_step_with_the_state_saved_and_resume_goes_on(tmp_path, monkeypatch, capsys):
+    from nmt import fitting, training
+
+    write_sample(tmp_path / "fra-sample.txt", lines=1000)
+    config = tiny_config(tmp_path, epochs=2)
+    handler_before = signal.getsignal(signal.SIGINT)
+    batch_end = fitting.Progress.on_train_batch_end
+
+    def ctrl_c_during_step_3(self, batch, logs=None):
+        if self.state["epoch"] == 0 and batch == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        batch_end(self, batch, logs)
+
+    monkeypatch.setattr(fitting.Progress, "on_train_batch_end", ctrl_c_during_step_3)
+    with pytest.raises(fitting.Interrupted, match="interrupted at step 3 of epoch 1"):
+        training.train(config)
+    assert signal.getsignal(signal.SIGINT) is handler_before, "a second Ctrl-C acts as usual"
+    state = json.loads((tmp_path / "fr-en.training" / "state.json").read_text())
+    assert (state["epoch"], state["step"]) == (0, 3)
+    assert not (tmp_path / "fr-en").exists(), "an interrupted run is neither scored nor written out"
+
+    monkeypatch.undo()
+    training.train(config, resume=True)
+    assert "resuming epoch 1 at step 4" in capsys.readouterr().out
+    history = json.loads((tmp_path / "fr-en" / "metrics.json").read_text())["training"]["history"]
+    assert [h["epoch"] for h in history] == [1, 2]
+
+
 def test_each_epoch_has_its_own_order_whatever_came_before():
     examples = [([5] * (1 + i % 20) + [3], [6] * (1 + i % 17)) for i in range(400)]
     walked = Batches(examples, 64, seed=3, shuffle=True)
