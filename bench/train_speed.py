@@ -1,9 +1,12 @@
-"""Training throughput of the default fr→en configuration: length-bucketed batches vs a plain baseline.
+"""Training throughput of the default fr→en configuration: as train.py trains it (length-bucketed
+batches, its default precision) against the same batches in float32 and against a plain baseline.
 
-Both train the same model (config.ini's [fr-en]) for the same number of optimizer steps on the same
+All train the same model (config.ini's [fr-en]) for the same number of optimizer steps on the same
 sentences. The baseline feeds batches of the same number of sentences padded to the corpus maximum
-length, unbucketed, through plain `fit` on arrays. Prints a JSON object as its last line with
-tokens_per_s (target tokens per second, bucketed), baseline_tokens_per_s and speedup.
+length, unbucketed, in float32, through plain `fit` on arrays. Each variant's validation loss after
+its steps says whether the precision costs quality. Prints a JSON object as its last line with
+tokens_per_s (target tokens per second, bucketed, default precision), float32_tokens_per_s,
+speedup_vs_float32, baseline_tokens_per_s and speedup (bucketed over baseline, both float32).
 
     python bench/train_speed.py [--steps 12]
 """
@@ -25,6 +28,7 @@ from nmt.batching import Batches, encode_pairs, teacher_forcing_arrays  # noqa: 
 from nmt.checkpoint import build_model  # noqa: E402
 from nmt.config import read_config  # noqa: E402
 from nmt.model import masked_loss  # noqa: E402
+from nmt.precision import training_policy  # noqa: E402
 from nmt.tokenizer import Tokenizer  # noqa: E402
 from nmt.training import read_split  # noqa: E402
 
@@ -42,13 +46,26 @@ class StepTimer(keras.callbacks.Callback):
         self.times = []
 
 
-def fresh_model(config, tokenizers):
+def fresh_model(config, tokenizers, policy: str = "float32"):
+    keras.config.set_dtype_policy(policy)
     keras.utils.set_random_seed(config.seed)
     model = build_model(config, *tokenizers)
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=5.0), loss=masked_loss(config.label_smoothing)
     )
     return model
+
+
+def bucketed_run(config, tokenizers, policy: str, bucketed: Batches, steps: int, valid: Batches) -> tuple[float, float]:
+    """Target tokens per second over `steps` bucketed steps after the first, and the validation loss
+    after them."""
+    timer = StepTimer()
+    model = fresh_model(config, tokenizers, policy)
+    model.fit(bucketed, epochs=1, steps_per_epoch=steps, callbacks=[timer], verbose=0)
+    tokens = sum(int((bucketed[i][1] != 0).sum()) for i in range(1, steps))
+    valid_loss = float(model.evaluate(valid, verbose=0))
+    keras.config.set_dtype_policy("float32")
+    return tokens / sum(timer.times[1:]), valid_loss
 
 
 def main():
@@ -64,13 +81,14 @@ def main():
         Tokenizer.train((t for _, t in split.train), config.target_vocab_size),
     )
     examples, _ = encode_pairs(split.train, *tokenizers, config.max_pieces)
+    valid_examples, _ = encode_pairs(split.valid, *tokenizers, config.max_pieces)
+    valid = Batches(valid_examples, config.batch_tokens, config.seed, shuffle=False)
 
     bucketed = Batches(examples, config.batch_tokens, config.seed, shuffle=True)
     steps = min(args.steps + 1, len(bucketed))
-    timer = StepTimer()
-    fresh_model(config, tokenizers).fit(bucketed, epochs=1, steps_per_epoch=steps, callbacks=[timer], verbose=0)
-    bucketed_tokens = sum(int((bucketed[i][1] != 0).sum()) for i in range(1, steps))
-    tokens_per_s = bucketed_tokens / sum(timer.times[1:])
+    policy = training_policy(config.precision)
+    tokens_per_s, valid_loss = bucketed_run(config, tokenizers, policy, bucketed, steps, valid)
+    float32_tokens_per_s, float32_valid_loss = bucketed_run(config, tokenizers, "float32", bucketed, steps, valid)
 
     # Baseline: the same number of sentences per batch, shuffled, padded to the longest pair in the corpus.
     per_batch = round(len(examples) / len(bucketed))
@@ -96,9 +114,14 @@ def main():
                 "steps": steps - 1,
                 "sentences_per_batch": per_batch,
                 "padded_length_baseline": int(source.shape[1]),
+                "precision": policy,
                 "tokens_per_s": round(tokens_per_s),
+                "float32_tokens_per_s": round(float32_tokens_per_s),
+                "speedup_vs_float32": round(tokens_per_s / float32_tokens_per_s, 2),
+                "valid_loss": round(valid_loss, 4),
+                "float32_valid_loss": round(float32_valid_loss, 4),
                 "baseline_tokens_per_s": round(baseline_tokens_per_s),
-                "speedup": round(tokens_per_s / baseline_tokens_per_s, 2),
+                "speedup": round(float32_tokens_per_s / baseline_tokens_per_s, 2),
                 "cpu_count": os.cpu_count(),
             }
         )

@@ -50,14 +50,16 @@ class LuongAttention(layers.Layer):
         """queries (B, T, H) decoder states h_t; keys (B, S, H) from :meth:`keys`; values (B, S, H) h̄_s;
         source_mask (B, S) bool, False on padding.
 
-        Returns context vectors (B, T, H) and alignment weights (B, T, S), each row summing to 1.
+        Returns context vectors (B, T, H) and alignment weights (B, T, S), each row summing to 1, in
+        the dtype of `values`.
         """
         if self.score == "concat":
             projected = ops.expand_dims(self.W_q(queries), 2) + ops.expand_dims(keys, 1)  # (B, T, S, H)
             scores = ops.squeeze(self.v_a(ops.tanh(projected)), -1)
         else:
             scores = ops.einsum("bth,bsh->bts", queries, keys)
-        scores = ops.where(ops.expand_dims(source_mask, 1), scores, _MASKED_SCORE)
-        alignment = ops.softmax(scores, axis=-1)
+        # The softmax in float32 whatever the layers compute in: in float16, exp overflows.
+        scores = ops.where(ops.expand_dims(source_mask, 1), ops.cast(scores, "float32"), _MASKED_SCORE)
+        alignment = ops.cast(ops.softmax(scores, axis=-1), values.dtype)
         context = ops.einsum("bts,bsh->bth", alignment, values)
         return context, alignment

@@ -18,6 +18,7 @@ from pathlib import Path
 # Luong et al. (2015)'s score functions (nmt.attention); here so that reading a configuration (and
 # `train.py --help`) does not load Keras.
 SCORES = ("dot", "general", "concat")
+PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 
 
 # Settings that were measured, lost and removed (docs/experiments.md, "Transfer learning"): a
@@ -76,6 +77,12 @@ class Config:
         "weight of a loss pulling the alignment weights towards eflomal's word alignments of the "
         "training data (Chen et al. 2016); 0 leaves attention to learn alone",
     )
+    precision: str = option(
+        "auto",
+        "dtype policy of training; auto: mixed_bfloat16 where the hardware computes in bfloat16 (GPUs of "
+        "compute capability 8+, CPUs with AVX512-BF16 or AMX), mixed_float16 on older GPUs, else float32",
+        PRECISIONS,
+    )
     patience: int = option(3, "stop after this many epochs without a better validation loss")
     max_minutes: float = option(0.0, "stop at the first step past this many minutes (0: no limit); --resume goes on")
     # Decoding defaults (the test-split score and the app).
@@ -97,6 +104,8 @@ class Config:
         for name in ("layers", "units", "embedding_dim", "epochs", "batch_tokens", "beam_size", "max_pieces"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.guided_alignment < 0:
             raise ValueError(f"guided_alignment must be at least 0, got {self.guided_alignment}")
         if not 0 <= self.dropout < 1:

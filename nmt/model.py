@@ -211,12 +211,14 @@ class Seq2Seq(keras.Model):
     def build(self, input_shape=None):
         """Weights are created by :meth:`build_weights` (or the first call), not from shapes."""
 
-    def call(self, inputs, training=False):
-        """(source_ids (B, S), target_input_ids (B, T)) → logits (B, T, V), and with guided alignment
-        also the alignment weights (B, T, S), which its loss needs."""
+    def call(self, inputs, training=False, with_alignment=None):
+        """(source_ids (B, S), target_input_ids (B, T)) → logits (B, T, V), and `with_alignment` (by
+        default under guided alignment, whose loss needs them) also the alignment weights (B, T, S)."""
         source_ids, target_input_ids = inputs
         logits, alignment = self.decode(target_input_ids, self.encode(source_ids, training=training), training=training)
-        return (logits, alignment) if self.config.guided_alignment else logits
+        if with_alignment is None:
+            with_alignment = bool(self.config.guided_alignment)
+        return (logits, alignment) if with_alignment else logits
 
     def build_weights(self) -> None:
         """Creates every weight by running one tiny batch, so weights can be loaded or copied by name.
@@ -227,7 +229,7 @@ class Seq2Seq(keras.Model):
         one = ops.ones((1, 2), dtype="int32")
         values, keys, source_mask, states = self.encode(one)
         embedded = self.target_embedding(one[:, 0])
-        self._step(embedded, states, ops.zeros((1, self.config.units)), keys, values, source_mask)
+        self._step(embedded, states, ops.zeros((1, self.config.units), embedded.dtype), keys, values, source_mask)
         self((one, one))
 
 
@@ -269,6 +271,7 @@ def masked_loss(label_smoothing: float):
     """Token-level cross-entropy with label smoothing, averaged over non-padding target tokens."""
 
     def loss(target_output_ids, logits):
+        logits = ops.cast(logits, "float32")  # under a mixed policy the layers compute in 16 bits
         log_probs = ops.log_softmax(logits, axis=-1)
         target_ids = ops.cast(target_output_ids, "int32")
         nll = -ops.take_along_axis(log_probs, ops.expand_dims(target_ids, -1), axis=-1)[..., 0]
@@ -287,8 +290,9 @@ def guided_alignment_loss(target_alignment, alignment):
     to, or all zeros where there is none (no link, padding); alignment (B, T, S): the model's. Zero
     exactly when the model attends as the target says.
     """
-    target_alignment = ops.cast(target_alignment, alignment.dtype)
-    supervised = ops.cast(ops.sum(target_alignment, -1) > 0, alignment.dtype)
+    alignment = ops.cast(alignment, "float32")
+    target_alignment = ops.cast(target_alignment, "float32")
+    supervised = ops.cast(ops.sum(target_alignment, -1) > 0, "float32")
     log_ratio = ops.log(ops.maximum(target_alignment, 1e-9)) - ops.log(ops.maximum(alignment, 1e-9))
     divergence = ops.sum(target_alignment * log_ratio, -1)
     return ops.sum(divergence * supervised) / ops.maximum(ops.sum(supervised), 1.0)

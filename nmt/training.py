@@ -38,6 +38,7 @@ from nmt.fitting import (
 from nmt.metrics import LONG_SENTENCE_WORDS, corpus_scores
 from nmt.model import guided_alignment_loss, masked_loss
 from nmt.model_card import model_card, push_to_hub
+from nmt.precision import training_policy
 from nmt.tokenizer import EOS_ID, Tokenizer
 from nmt.transfer import transfer_from
 from nmt.translator import Translator
@@ -131,19 +132,14 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
     valid_examples, _ = encode_pairs(split.valid, *tokenizers, config.max_pieces)
     log(f"{len(train_examples)} training pairs ({too_long} skipped: over {config.max_pieces} pieces)")
 
-    replicas = distribute_over_devices()
-    model = ckpt.build_model(config, *tokenizers)
-    progress = _start_progress(config, model, tokenizers, state_dir, resuming, replicas)
     watched = _watched(valid_examples)
-    progress.watch = lambda trained: attention_of(trained, watched)
-    log(f"{model.count_params():,} parameters; training on {hardware()}")
-    if replicas > 1:
-        log(f"data parallel over {replicas} devices: batches of {replicas} × {config.batch_tokens} tokens")
-    _fit(config, model, progress, train_examples, valid_examples, resuming, replicas)
+    progress = _train_model(config, tokenizers, state_dir, resuming, train_examples, valid_examples, watched)
     state = progress.state
     if progress.interrupted:
         where = f"step {state['step']} of epoch {state['epoch'] + 1}" if state["step"] else f"epoch {state['epoch']}"
         raise Interrupted(f"interrupted at {where}: the state is in {state_dir}; --resume goes on from there")
+    # Scored and shipped as the app runs it: in float32, whatever the training precision.
+    model = ckpt.build_model(config, *tokenizers, to_load=True)
     model.set_weights(progress.best_weights)
     tokens_per_s = sum(len(e[1]) + 1 for e in train_examples) * state["epoch"] / max(state["seconds"], 1e-9)
     best = f"{state['best_loss']:.4f} at epoch {state['best_epoch']}" if state["best_loss"] else "none"
@@ -177,6 +173,7 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
             "init_from": config.init_from or None,
             "transferred_layers": state["transferred_layers"],
             "replicas": state.get("replicas", 1),
+            "precision": state["precision"],
             "attention_by_epoch": {
                 "sentences": [
                     {
@@ -202,6 +199,26 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
     return output
 
 
+def _train_model(config: Config, tokenizers, state_dir: Path, resuming: bool, train_examples, valid_examples, watched):
+    """Builds the model under the training precision and fits it; returns the Progress, which holds
+    the state and the best weights."""
+    replicas = distribute_over_devices()
+    policy = training_policy(config.precision)
+    keras.config.set_dtype_policy(policy)
+    try:
+        model = ckpt.build_model(config, *tokenizers)
+        progress = _start_progress(config, model, tokenizers, state_dir, resuming, replicas)
+        progress.watch = lambda trained: attention_of(trained, watched)
+        log(f"{model.count_params():,} parameters; training on {hardware()}, in {policy}")
+        if replicas > 1:
+            log(f"data parallel over {replicas} devices: batches of {replicas} × {config.batch_tokens} tokens")
+        _fit(config, model, progress, train_examples, valid_examples, resuming, replicas)
+    finally:
+        keras.config.set_dtype_policy("float32")
+    progress.state["precision"] = policy
+    return progress
+
+
 WATCHED = 3  # held-out pairs whose attention is recorded after every epoch
 
 
@@ -217,8 +234,9 @@ def attention_of(model, examples) -> list:
         return []
     length = max(max(len(s), len(t) + 1) for s, t, *_ in examples)
     (source, target_input), _ = teacher_forcing_arrays(examples, length)
-    _, alignment = model.decode(target_input, model.encode(source))
-    alignment = np.asarray(alignment)
+    # Through the model's call, which computes in its training precision.
+    _, alignment = model((source, target_input), with_alignment=True)
+    alignment = np.asarray(keras.ops.cast(alignment, "float32"))
     return [np.round(alignment[i, : len(t) + 1, : len(s)], 3).tolist() for i, (s, t, *_) in enumerate(examples)]
 
 
@@ -281,8 +299,6 @@ def _fit(
         return Batches(train_examples, tokens, config.seed, shuffle=True, guided=guided, epoch=epoch, replicas=replicas)
 
     optimizer = keras.optimizers.Adam(next_learning_rate(config, progress.state, replicas), clipnorm=5.0)
-    if resuming:
-        restore_optimizer(progress.state_dir, model, optimizer)
     if guided:
         model.compile(
             optimizer=optimizer,
@@ -291,6 +307,8 @@ def _fit(
         )
     else:
         model.compile(optimizer=optimizer, loss=masked_loss(config.label_smoothing))
+    if resuming:  # after compile, which wraps the optimizer in a loss scaler under mixed_float16
+        restore_optimizer(progress.state_dir, model, model.optimizer)
     fit_epochs(model, progress, train_batches, valid_batches, config.epochs)
 
 

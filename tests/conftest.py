@@ -52,6 +52,7 @@ def tiny_config(tmp_path, **overrides):
         init_decoder_from_encoder=True,
         epochs=2,
         batch_tokens=2048,
+        precision="float32",  # "auto" would depend on the CPU the tests run on
         beam_size=3,
         output=str(tmp_path / "fr-en"),
     )
