@@ -33,7 +33,7 @@ def main() -> None:
         train(config, resume=args.resume, command=shlex.join(["python", *sys.argv]))
     except Interrupted as stopped:
         print(stopped, file=sys.stderr)
-        sys.exit(130)
+        sys.exit(128 + stopped.number)  # the shell's convention for a process stopped by a signal
     except (ValueError, OSError, CheckpointError) as error:
         sys.exit(f"error: {error}")
 

@@ -58,7 +58,8 @@ class LuongAttention(layers.Layer):
             scores = ops.squeeze(self.v_a(ops.tanh(projected)), -1)
         else:
             scores = ops.einsum("bth,bsh->bts", queries, keys)
-        # The softmax in float32 whatever the layers compute in: in float16, exp overflows.
+        # The softmax in float32 whatever the layers compute in: float16 cannot hold _MASKED_SCORE (it
+        # becomes -inf), and 16-bit sums over long sources lose the weights' small differences.
         scores = ops.where(ops.expand_dims(source_mask, 1), ops.cast(scores, "float32"), _MASKED_SCORE)
         alignment = ops.cast(ops.softmax(scores, axis=-1), values.dtype)
         context = ops.einsum("bts,bsh->bth", alignment, values)

@@ -49,8 +49,8 @@ class Checkpoint:
 def build_model(
     config: Config, source_tokenizer: Tokenizer, target_tokenizer: Tokenizer, to_load: bool = False
 ) -> Seq2Seq:
-    """The model with its weights created: drawn at random to train, or (`to_load`) placeholders that
-    a weights file replaces."""
+    """The model with its weights created, drawn at random to train; `to_load` skips the costly
+    orthogonal initialisation of the recurrent kernels, for weights that are set right after."""
     model = Seq2Seq(config, source_tokenizer.vocab_size, target_tokenizer.vocab_size, recurrent_init=not to_load)
     model.build_weights()
     return model

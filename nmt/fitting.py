@@ -7,6 +7,7 @@ to ``<output>.training/``, from which a resumed run continues at the same step.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import shutil
@@ -32,7 +33,11 @@ INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
 
 
 class Interrupted(Exception):
-    """Training was interrupted and its state saved; the message says how to go on."""
+    """Training was interrupted by signal `number` and its state saved; the message says how to go on."""
+
+    def __init__(self, message: str, number: int):
+        super().__init__(message)
+        self.number = number
 
 
 def distribute_over_devices() -> int:
@@ -67,50 +72,64 @@ class Progress(keras.callbacks.Callback):
         self.state.setdefault("step", 0)
         self.best_weights = best_weights
         self.stopped_at_step = 0
-        self.interrupted = ""  # the name of the signal that stopped the run
+        self.interrupted: signal.Signals | None = None  # the signal that stopped the run
         self._handlers = {}
         # model → the alignment weights of a few fixed held-out pairs, recorded after every epoch.
         self.watch = None
 
     def on_train_begin(self, logs=None):
         self.started = time.time() - self.state["seconds"]
-        if not self.interrupted and threading.current_thread() is threading.main_thread():
-            self._handlers = {number: signal.signal(number, self._interrupt) for number in INTERRUPTS}
 
-    def on_train_end(self, logs=None):
-        self._restore_handlers()
+    @contextlib.contextmanager
+    def catching_interrupts(self):
+        """While training, the first Ctrl-C or SIGTERM stops it after the current step; a second acts as
+        usual. Only in the main thread, where Python delivers signals, and never for a signal the
+        process ignores (SIGINT of a job started with `&` by a script)."""
+        self._handlers = {}
+        if threading.current_thread() is threading.main_thread():
+            for number in INTERRUPTS:
+                if signal.getsignal(number) is not signal.SIG_IGN:
+                    self._handlers[number] = signal.signal(number, self._interrupt)
+        try:
+            yield
+        finally:
+            self._restore_handlers()
 
     def _interrupt(self, number, frame):
-        self.interrupted = signal.Signals(number).name
+        self.interrupted = signal.Signals(number)
         self._restore_handlers()  # so that a second one acts as usual
-        log(f"{self.interrupted}: stopping after this step, with the state saved (again to stop at once)")
+        log(f"{self.interrupted.name}: stopping after this step, with the state saved (again to stop at once)")
 
     def _restore_handlers(self):
         for number, handler in self._handlers.items():
-            signal.signal(number, handler)
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)  # None: set outside Python
         self._handlers = {}
 
     def on_train_batch_end(self, batch, logs=None):
         last = batch + 1 >= self.params["steps"]  # then the epoch ends anyway, and on_epoch_end stops it
         stop = self.interrupted or self.over_budget(time.time() - self.started)
         if not last and stop and not self.model.stop_training:
-            self.stopped_at_step = self.state["step"] + batch + 1
-            self.model.stop_training = True
+            self._stop_inside_epoch(self.state["step"] + batch + 1)
+
+    def _stop_inside_epoch(self, step: int) -> None:
+        """Stops and saves at once (not after the validation pass Keras still runs): the epoch is not
+        complete, so neither the epoch count, the best weights nor patience move. Before any complete
+        epoch, these weights stand in as the best (without a best loss, so the first complete epoch
+        replaces them)."""
+        self.stopped_at_step = step
+        self.state.update(step=step, seconds=time.time() - self.started)
+        log(f"stopping at step {step} of epoch {self.state['epoch'] + 1}: {self.stop_reason()}")
+        if self.state["best_loss"] is None:  # also when a run stopped this way before resumes
+            self.best_weights = self.model.get_weights()
+        self._save()
+        self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.stopped_at_step:  # saved when it stopped
+            return
         loss = float(logs["val_loss"])
         state = self.state
         state["seconds"] = time.time() - self.started
-        if self.stopped_at_step:
-            # Stopped inside the epoch, which is not complete: neither the epoch count, the best
-            # weights nor patience move. Before any complete epoch, these weights stand in as the best
-            # (without a best loss, so the first complete epoch replaces them).
-            state["step"] = self.stopped_at_step
-            log(f"stopping at step {state['step']} of epoch {epoch + 1}: {self.stop_reason()}")
-            if state["best_loss"] is None:  # also when a run stopped this way before resumes
-                self.best_weights = self.model.get_weights()
-            self._save()
-            return
         state.update(epoch=epoch + 1, step=0)
         state["history"].append(
             {
@@ -143,7 +162,7 @@ class Progress(keras.callbacks.Callback):
         """Why training should not go on ("" if it should): an interrupt, patience or the time budget
         used up."""
         if self.interrupted:
-            return f"interrupted by {self.interrupted}"
+            return f"interrupted by {self.interrupted.name}"
         if self.state["wait"] >= self.config.patience:
             return f"no improvement for {self.state['wait']} epochs"
         if self.over_budget(self.state["seconds"]):
@@ -191,15 +210,18 @@ def restore_optimizer(state_dir: Path, model, optimizer) -> None:
 def fit_epochs(model, progress: Progress, make_batches, valid_batches: Batches, until: int) -> None:
     """Trains up to epoch `until`, one fit per epoch on that epoch's batches (`make_batches(epoch)`),
     first finishing an epoch that a resumed run had stopped inside."""
-    while progress.state["epoch"] < until:
-        epoch, step = progress.state["epoch"], progress.state["step"]
-        batches = make_batches(epoch)
-        if step:
-            log(f"resuming epoch {epoch + 1} at step {step + 1}")
-            batches.skip(step)
-        model.fit(batches, validation_data=valid_batches, epochs=epoch + 1, initial_epoch=epoch, callbacks=[progress])
-        if model.stop_training:  # patience or the budget; the next fit would reset it
-            return
+    with progress.catching_interrupts():
+        while progress.state["epoch"] < until:
+            epoch, step = progress.state["epoch"], progress.state["step"]
+            batches = make_batches(epoch)
+            if step:
+                log(f"resuming epoch {epoch + 1} at step {step + 1}")
+                batches.skip(step)
+            model.fit(
+                batches, validation_data=valid_batches, epochs=epoch + 1, initial_epoch=epoch, callbacks=[progress]
+            )
+            if model.stop_training:  # patience, the budget or an interrupt; the next fit would reset it
+                return
 
 
 def next_learning_rate(config: Config, state: dict, replicas: int = 1) -> float:

@@ -335,7 +335,7 @@ def _step_tab() -> SimpleNamespace:
         summary = gr.Markdown(elem_id="step-summary")
         with gr.Row():
             alternatives = gr.Label(label="Top alternatives at this step", num_top_classes=5)
-            attention = _svg_view("Attention at this step, piece by piece", "step-pieces")
+            attention = _svg_view("Attention at this step, on each source piece (or word)", "step-pieces")
         bars = _svg_view("Attention at this step", "step-bars")
     return SimpleNamespace(step=step, outputs=[summary, alternatives, attention, bars])
 
@@ -527,11 +527,16 @@ def build(pairs: dict[str, Translator], failures: dict[str, str] | None = None, 
 
 def warm_up(pairs: dict[str, Translator]) -> None:
     """Traces each pair's two compiled searches (beam, then greedy), which the first call of each
-    would otherwise wait for. The app runs this in the background while it starts serving: a request
-    that comes first traces what it needs itself, and the others are ready before anyone asks."""
+    would otherwise wait for. The app runs this in the background while it starts serving; a request
+    that comes first traces what it needs itself. Under TensorFlow one trace serves every request;
+    under JAX the search compiles again for each batch shape and beam size."""
     for name, translator in pairs.items():
-        for beam_size in (2, 1):
-            translator.translate(["warm up"], beam_size=beam_size)
+        try:
+            for beam_size in (2, 1):
+                translator.translate(["warm up"], beam_size=beam_size)
+        except Exception:  # the pair's requests will report it; the others still warm up
+            log.exception("%s: tracing its searches failed", name)
+            continue
         log.info("%s: searches traced", name)
 
 

@@ -271,7 +271,6 @@ def masked_loss(label_smoothing: float):
     """Token-level cross-entropy with label smoothing, averaged over non-padding target tokens."""
 
     def loss(target_output_ids, logits):
-        logits = ops.cast(logits, "float32")  # under a mixed policy the layers compute in 16 bits
         log_probs = ops.log_softmax(logits, axis=-1)
         target_ids = ops.cast(target_output_ids, "int32")
         nll = -ops.take_along_axis(log_probs, ops.expand_dims(target_ids, -1), axis=-1)[..., 0]
@@ -290,9 +289,8 @@ def guided_alignment_loss(target_alignment, alignment):
     to, or all zeros where there is none (no link, padding); alignment (B, T, S): the model's. Zero
     exactly when the model attends as the target says.
     """
-    alignment = ops.cast(alignment, "float32")
-    target_alignment = ops.cast(target_alignment, "float32")
-    supervised = ops.cast(ops.sum(target_alignment, -1) > 0, "float32")
+    target_alignment = ops.cast(target_alignment, alignment.dtype)
+    supervised = ops.cast(ops.sum(target_alignment, -1) > 0, alignment.dtype)
     log_ratio = ops.log(ops.maximum(target_alignment, 1e-9)) - ops.log(ops.maximum(alignment, 1e-9))
     divergence = ops.sum(target_alignment * log_ratio, -1)
     return ops.sum(divergence * supervised) / ops.maximum(ops.sum(supervised), 1.0)

@@ -9,6 +9,7 @@ browser's own fonts.
 from __future__ import annotations
 
 import itertools
+import unicodedata
 from html import escape
 
 import numpy as np
@@ -31,8 +32,13 @@ def colour(weight: float) -> str:
     return f"#{round(red):02x}{round(green):02x}{round(blue):02x}"
 
 
+def _text_width(text: str) -> float:
+    """A rough drawn width: wide characters (Hangul, CJK) count twice."""
+    return CHAR_WIDTH * sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def _label_width(tokens) -> float:
-    return CHAR_WIDTH * max((len(t) for t in tokens), default=1) + 8
+    return max((_text_width(t) for t in tokens), default=CHAR_WIDTH) + 8
 
 
 def attention_heatmap(source_tokens, target_tokens, attention, title: str = "", steps: bool = True) -> str:
@@ -111,26 +117,26 @@ def piece_strip(pieces, values, low: str, high: str) -> str:
     parts, x, y = [], 0.0, float(LABEL_ROOM)
     for piece, value in zip(pieces, values):
         value = min(max(float(value), 0.0), 1.0)
-        width = CHAR_WIDTH * max(len(piece), 1) + 10
-        if x and x + width > STRIP_WIDTH:
+        box = max(_text_width(piece), CHAR_WIDTH) + 10
+        if x and x + box > STRIP_WIDTH:
             x, y = 0.0, y + row
         ink = "#fff" if value < DARK_BELOW else "#000"
         parts.append(
             f'<g data-value="{value:.3f}"><title>{escape(piece)}: {value:.3f}</title>'
-            f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{CELL}" rx="3" fill="{colour(value)}"/>'
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{box:.1f}" height="{CELL}" rx="3" fill="{colour(value)}"/>'
             f'<text x="{x + 5:.1f}" y="{y + CELL / 2 + 4:.1f}" fill="{ink}">{escape(piece)}</text></g>'
         )
-        x += width + 3
+        x += box + 3
     legend_y = y + row + 8
     defs, fill = _gradient(horizontal=True)
     low_label, high_label = f"0 {low}", f"1 {high}"
-    bar_x = CHAR_WIDTH * len(low_label) + 8
+    bar_x = _text_width(low_label) + 8
     parts.append(
         f'{defs}<text x="0" y="{legend_y + 10:.1f}" font-size="{FONT - 1}">{escape(low_label)}</text>'
         f'<rect class="legend" x="{bar_x:.1f}" y="{legend_y:.1f}" width="120" height="12" fill="{fill}"/>'
         f'<text x="{bar_x + 126:.1f}" y="{legend_y + 10:.1f}" font-size="{FONT - 1}">{escape(high_label)}</text>'
     )
-    width = max(STRIP_WIDTH, bar_x + 126 + CHAR_WIDTH * len(high_label))
+    width = max(STRIP_WIDTH, x, bar_x + 126 + _text_width(high_label))
     height = legend_y + 20
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="piece-strip" width="{width:.0f}" height="{height:.0f}" '

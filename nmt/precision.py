@@ -1,8 +1,9 @@
 """Training precision: the Keras dtype policy a run trains under, and which one the hardware favours.
 
 Under a mixed policy the layers compute in bfloat16 or float16 and keep float32 variables; the
-attention softmax and the losses stay in float32 (nmt.attention, nmt.model), and Keras scales the
-loss under float16 so that small gradients do not vanish. Checkpoints are the same in every case.
+attention softmax stays in float32 (nmt.attention), Keras hands the losses their inputs in float32,
+and it scales the loss under float16 so that small gradients do not vanish. Checkpoints are the same
+in every case.
 """
 
 from __future__ import annotations
@@ -23,13 +24,17 @@ def cpu_computes_bfloat16(cpuinfo: str | None = None) -> bool:
 
 
 def gpu_compute_capability() -> tuple[int, int] | None:
-    """The first GPU's CUDA compute capability, or None without one (or when the backend cannot say)."""
+    """The first GPU's CUDA compute capability under JAX or TensorFlow, or None without one (or when
+    the backend cannot say)."""
     if keras.backend.backend() == "jax":
         import jax
 
         gpus = [d for d in jax.local_devices() if d.platform == "gpu"]
         capability = getattr(gpus[0], "compute_capability", None) if gpus else None
-        return tuple(int(part) for part in str(capability).split(".")[:2]) if capability else None
+        try:
+            return tuple(int(part) for part in str(capability).split(".")[:2]) if capability else None
+        except ValueError:  # ROCm names an architecture (gfx90a), not a CUDA capability
+            return None
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 

@@ -136,8 +136,13 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
     progress = _train_model(config, tokenizers, state_dir, resuming, train_examples, valid_examples, watched)
     state = progress.state
     if progress.interrupted:
-        where = f"step {state['step']} of epoch {state['epoch'] + 1}" if state["step"] else f"epoch {state['epoch']}"
-        raise Interrupted(f"interrupted at {where}: the state is in {state_dir}; --resume goes on from there")
+        where = (
+            f"at step {state['step']} of epoch {state['epoch'] + 1}"
+            if state["step"]
+            else f"after epoch {state['epoch']}"
+        )
+        message = f"interrupted {where}: the state is in {state_dir}; --resume goes on from there"
+        raise Interrupted(message, progress.interrupted)
     # Scored and shipped as the app runs it: in float32, whatever the training precision.
     model = ckpt.build_model(config, *tokenizers, to_load=True)
     model.set_weights(progress.best_weights)
@@ -173,7 +178,7 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
             "init_from": config.init_from or None,
             "transferred_layers": state["transferred_layers"],
             "replicas": state.get("replicas", 1),
-            "precision": state["precision"],
+            "precision": state.get("precision", "float32"),
             "attention_by_epoch": {
                 "sentences": [
                     {
@@ -202,20 +207,19 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
 def _train_model(config: Config, tokenizers, state_dir: Path, resuming: bool, train_examples, valid_examples, watched):
     """Builds the model under the training precision and fits it; returns the Progress, which holds
     the state and the best weights."""
-    replicas = distribute_over_devices()
-    policy = training_policy(config.precision)
+    replicas, policy = distribute_over_devices(), training_policy(config.precision)
+    caller_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(policy)
     try:
         model = ckpt.build_model(config, *tokenizers)
-        progress = _start_progress(config, model, tokenizers, state_dir, resuming, replicas)
+        progress = _start_progress(config, model, tokenizers, state_dir, resuming, replicas, policy)
         progress.watch = lambda trained: attention_of(trained, watched)
         log(f"{model.count_params():,} parameters; training on {hardware()}, in {policy}")
         if replicas > 1:
             log(f"data parallel over {replicas} devices: batches of {replicas} × {config.batch_tokens} tokens")
         _fit(config, model, progress, train_examples, valid_examples, resuming, replicas)
     finally:
-        keras.config.set_dtype_policy("float32")
-    progress.state["precision"] = policy
+        keras.config.set_dtype_policy(caller_policy)
     return progress
 
 
@@ -234,7 +238,8 @@ def attention_of(model, examples) -> list:
         return []
     length = max(max(len(s), len(t) + 1) for s, t, *_ in examples)
     (source, target_input), _ = teacher_forcing_arrays(examples, length)
-    # Through the model's call, which computes in its training precision.
+    # Through the model's call: under a mixed policy its autocast scope hands the weights that the
+    # inference code reads directly (_lstm_scan) to it in the compute dtype.
     _, alignment = model((source, target_input), with_alignment=True)
     alignment = np.asarray(keras.ops.cast(alignment, "float32"))
     return [np.round(alignment[i, : len(t) + 1, : len(s)], 3).tolist() for i, (s, t, *_) in enumerate(examples)]
@@ -261,16 +266,23 @@ def _tokenizers(config: Config, split: Split, state_dir: Path | None) -> tuple[T
     return tokenizers
 
 
-def _start_progress(config: Config, model, tokenizers, state_dir: Path, resuming: bool, replicas: int) -> Progress:
+def _start_progress(
+    config: Config, model, tokenizers, state_dir: Path, resuming: bool, replicas: int, policy: str
+) -> Progress:
     """The run's progress: read back with the weights from `state_dir` when resuming (on as many
-    devices as it started on: they set the batches), else fresh (with the parent's layers copied in
-    for a transfer)."""
+    devices as it started on, which set the batches, and in its precision, which sets the optimizer's
+    variables), else fresh (with the parent's layers copied in for a transfer)."""
     if resuming:
         start = json.loads((state_dir / "state.json").read_text(encoding="utf-8"))
         if start.get("replicas", 1) != replicas:
             raise ValueError(
                 f"{state_dir}: started on {start.get('replicas', 1)} devices, which set its batches; "
                 f"resume it on as many (found {replicas})"
+            )
+        if start.get("precision", "float32") != policy:
+            raise ValueError(
+                f"{state_dir}: started in {start.get('precision', 'float32')}; resume it in the same "
+                f"precision (--precision {start.get('precision', 'float32')}), not {policy}"
             )
         ckpt.read_weights(model, state_dir / "last.h5")
         return Progress(state_dir, config, tokenizers, start, read_best(state_dir, model))
@@ -279,7 +291,7 @@ def _start_progress(config: Config, model, tokenizers, state_dir: Path, resuming
         transferred = transfer_from(config.init_from, model, tokenizers[1], config)
         log(f"initialised from {config.init_from}: {', '.join(transferred)}")
     progress = Progress(state_dir, config, tokenizers, None)
-    progress.state.update(transferred_layers=transferred, replicas=replicas)
+    progress.state.update(transferred_layers=transferred, replicas=replicas, precision=policy)
     return progress
 
 

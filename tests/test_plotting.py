@@ -69,6 +69,12 @@ def test_a_strip_shades_each_piece_by_its_value_and_has_a_legend_from_0_to_1():
     assert root.find(f"{SVG}rect[@class='legend']") is not None
 
 
+def test_hangul_pieces_get_boxes_twice_as_wide_as_latin_ones_of_as_many_characters():
+    root = ET.fromstring(piece_strip(["▁학생", "▁ab"], [0.5, 0.5], "low", "high"))
+    hangul, latin = (float(g.find(f"{SVG}rect").get("width")) for g in root.findall(f"{SVG}g[@data-value]"))
+    assert hangul > 1.5 * latin - 10
+
+
 def test_a_long_strip_wraps_onto_more_lines():
     one_line = ET.fromstring(piece_strip(["▁word"] * 5, [0.5] * 5, "low", "high"))
     wrapped = ET.fromstring(piece_strip(["▁word"] * 80, [0.5] * 80, "low", "high"))

@@ -2,6 +2,7 @@
 
 import json
 
+import h5py
 import pytest
 
 from conftest import tiny_config, write_sample
@@ -42,5 +43,16 @@ def test_a_mixed_bfloat16_run_learns_as_float32_does_and_ships_the_same_checkpoi
     float32 = json.loads((trained_checkpoint / "metrics.json").read_text())["training"]
     assert training["precision"] == "mixed_bfloat16" and float32["precision"] == "float32"
     assert training["best_valid_loss"] == pytest.approx(float32["best_valid_loss"], rel=0.01)
-    [translation] = Translator.load(mixed).translate(["Je suis content."], beam_size=2)
-    assert translation.best.attention.dtype.name == "float32", "the app decodes it in float32"
+    assert Translator.load(mixed).checkpoint.model.dtype_policy.name == "float32", "the app decodes in float32"
+    with h5py.File(mixed / "weights.h5") as ours, h5py.File(trained_checkpoint / "weights.h5") as theirs:
+        assert len(_datasets(ours)) > 10 and _datasets(ours) == _datasets(theirs), "as a float32 run's"
+
+
+def _datasets(weights) -> dict:
+    found = {}
+    weights.visititems(
+        lambda name, item: (
+            found.update({name: (item.shape, item.dtype.name)}) if isinstance(item, h5py.Dataset) else None
+        )
+    )
+    return found

@@ -228,6 +228,22 @@ def test_ctrl_c_stops_after_the_step_with_the_state_saved_and_resume_goes_on(tmp
     assert "resuming epoch 1 at step 4" in capsys.readouterr().out
     history = json.loads((tmp_path / "fr-en" / "metrics.json").read_text())["training"]["history"]
     assert [h["epoch"] for h in history] == [1, 2]
+    assert signal.getsignal(signal.SIGINT) is handler_before, "a finished run leaves Ctrl-C as it was"
+
+
+def test_a_run_that_fails_leaves_ctrl_c_as_it_was(tmp_path, monkeypatch):
+    from nmt import fitting, training
+
+    write_sample(tmp_path / "fra-sample.txt", lines=1000)
+    handler_before = signal.getsignal(signal.SIGINT)
+
+    def disk_full(self):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(fitting.Progress, "_save", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        training.train(tiny_config(tmp_path, epochs=1))
+    assert signal.getsignal(signal.SIGINT) is handler_before
 
 
 def test_each_epoch_has_its_own_order_whatever_came_before():
