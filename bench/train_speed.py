@@ -46,8 +46,8 @@ class StepTimer(keras.callbacks.Callback):
         self.times = []
 
 
-def fresh_model(config, tokenizers, policy: str = "float32"):
-    keras.config.set_dtype_policy(policy)
+def fresh_model(config, tokenizers):
+    """The model built and compiled under the current dtype policy, from the config's seed."""
     keras.utils.set_random_seed(config.seed)
     model = build_model(config, *tokenizers)
     model.compile(
@@ -59,12 +59,16 @@ def fresh_model(config, tokenizers, policy: str = "float32"):
 def bucketed_run(config, tokenizers, policy: str, bucketed: Batches, steps: int, valid: Batches) -> tuple[float, float]:
     """Target tokens per second over `steps` bucketed steps after the first, and the validation loss
     after them."""
-    timer = StepTimer()
-    model = fresh_model(config, tokenizers, policy)
-    model.fit(bucketed, epochs=1, steps_per_epoch=steps, callbacks=[timer], verbose=0)
     tokens = sum(int((bucketed[i][1] != 0).sum()) for i in range(1, steps))
-    valid_loss = float(model.evaluate(valid, verbose=0))
-    keras.config.set_dtype_policy("float32")
+    timer = StepTimer()
+    caller_policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        model = fresh_model(config, tokenizers)
+        model.fit(bucketed, epochs=1, steps_per_epoch=steps, callbacks=[timer], verbose=0)
+        valid_loss = float(model.evaluate(valid, verbose=0))
+    finally:
+        keras.config.set_dtype_policy(caller_policy)
     return tokens / sum(timer.times[1:]), valid_loss
 
 
@@ -84,11 +88,15 @@ def main():
     valid_examples, _ = encode_pairs(split.valid, *tokenizers, config.max_pieces)
     valid = Batches(valid_examples, config.batch_tokens, config.seed, shuffle=False)
 
-    bucketed = Batches(examples, config.batch_tokens, config.seed, shuffle=True)
+    # One fixed epoch's order (epoch=0), so that every variant trains the same batches.
+    bucketed = Batches(examples, config.batch_tokens, config.seed, shuffle=True, epoch=0)
     steps = min(args.steps + 1, len(bucketed))
     policy = training_policy(config.precision)
-    tokens_per_s, valid_loss = bucketed_run(config, tokenizers, policy, bucketed, steps, valid)
     float32_tokens_per_s, float32_valid_loss = bucketed_run(config, tokenizers, "float32", bucketed, steps, valid)
+    if policy == "float32":
+        tokens_per_s, valid_loss = float32_tokens_per_s, float32_valid_loss
+    else:
+        tokens_per_s, valid_loss = bucketed_run(config, tokenizers, policy, bucketed, steps, valid)
 
     # Baseline: the same number of sentences per batch, shuffled, padded to the longest pair in the corpus.
     per_batch = round(len(examples) / len(bucketed))

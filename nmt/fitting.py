@@ -96,9 +96,10 @@ class Progress(keras.callbacks.Callback):
             self._restore_handlers()
 
     def _interrupt(self, number, frame):
+        # Only the flag: printing here could re-enter a write the signal interrupted. The step's end
+        # says that it stops.
         self.interrupted = signal.Signals(number)
         self._restore_handlers()  # so that a second one acts as usual
-        log(f"{self.interrupted.name}: stopping after this step, with the state saved (again to stop at once)")
 
     def _restore_handlers(self):
         for number, handler in self._handlers.items():
@@ -157,6 +158,10 @@ class Progress(keras.callbacks.Callback):
 
     def over_budget(self, seconds: float) -> bool:
         return bool(self.config.max_minutes) and seconds > 60 * self.config.max_minutes
+
+    def finished(self) -> bool:
+        """Whether training is over whatever stopped it: every epoch done, or patience used up."""
+        return self.state["epoch"] >= self.config.epochs or self.state["wait"] >= self.config.patience
 
     def stop_reason(self) -> str:
         """Why training should not go on ("" if it should): an interrupt, patience or the time budget

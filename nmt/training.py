@@ -135,7 +135,7 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
     watched = _watched(valid_examples)
     progress = _train_model(config, tokenizers, state_dir, resuming, train_examples, valid_examples, watched)
     state = progress.state
-    if progress.interrupted:
+    if progress.interrupted and not progress.finished():  # one after the last epoch stops nothing
         where = (
             f"at step {state['step']} of epoch {state['epoch'] + 1}"
             if state["step"]
@@ -195,7 +195,7 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
     checkpoint.examples = pick_examples(split.test)
     ckpt.save_checkpoint(output, checkpoint, model_card(config, checkpoint.metrics))
     log(f"checkpoint written to {output}")
-    if progress.over_budget(state["seconds"]) and state["epoch"] < config.epochs and state["wait"] < config.patience:
+    if progress.over_budget(state["seconds"]) and not progress.finished():
         log(f"the time budget stopped it: its state stays in {state_dir}; --resume with more --max-minutes goes on")
     else:
         shutil.rmtree(state_dir, ignore_errors=True)
@@ -250,7 +250,11 @@ def _tokenizers(config: Config, split: Split, state_dir: Path | None) -> tuple[T
     transfer keeps the parent's target tokenizer."""
     if state_dir is not None:
         saved = Config.from_dict(json.loads((state_dir / "config.json").read_text(encoding="utf-8")))
-        if dataclasses.replace(saved, epochs=config.epochs, max_minutes=config.max_minutes) != config:
+        # Precision may differ ("auto" or the policy it chose): the check on the state's policy decides.
+        same = dataclasses.replace(
+            saved, epochs=config.epochs, max_minutes=config.max_minutes, precision=config.precision
+        )
+        if same != config:
             raise ValueError(f"{state_dir}: was started with a different configuration; resume with the same one")
         log(f"resuming from {state_dir}")
         tokenizers = (Tokenizer.load(state_dir / ckpt.SOURCE_SPM), Tokenizer.load(state_dir / ckpt.TARGET_SPM))

@@ -210,15 +210,18 @@ def test_ctrl_c_stops_after_the_step_with_the_state_saved_and_resume_goes_on(tmp
     handler_before = signal.getsignal(signal.SIGINT)
     batch_end = fitting.Progress.on_train_batch_end
 
+    handler_after_first = []
+
     def ctrl_c_during_step_3(self, batch, logs=None):
         if self.state["epoch"] == 0 and batch == 2:
             os.kill(os.getpid(), signal.SIGINT)
+            handler_after_first.append(signal.getsignal(signal.SIGINT))
         batch_end(self, batch, logs)
 
     monkeypatch.setattr(fitting.Progress, "on_train_batch_end", ctrl_c_during_step_3)
     with pytest.raises(fitting.Interrupted, match="interrupted at step 3 of epoch 1"):
         training.train(config)
-    assert signal.getsignal(signal.SIGINT) is handler_before, "a second Ctrl-C acts as usual"
+    assert handler_after_first == [handler_before], "while it stops, a second Ctrl-C acts as usual"
     state = json.loads((tmp_path / "fr-en.training" / "state.json").read_text())
     assert (state["epoch"], state["step"]) == (0, 3)
     assert not (tmp_path / "fr-en").exists(), "an interrupted run is neither scored nor written out"
@@ -229,6 +232,26 @@ def test_ctrl_c_stops_after_the_step_with_the_state_saved_and_resume_goes_on(tmp
     history = json.loads((tmp_path / "fr-en" / "metrics.json").read_text())["training"]["history"]
     assert [h["epoch"] for h in history] == [1, 2]
     assert signal.getsignal(signal.SIGINT) is handler_before, "a finished run leaves Ctrl-C as it was"
+
+
+def test_a_run_resumes_in_the_precision_it_started_in_whatever_auto_picks_now(tmp_path, monkeypatch, capsys):
+    from nmt import training
+
+    write_sample(tmp_path / "fra-sample.txt", lines=1000)
+    config = tiny_config(tmp_path, epochs=1, precision="auto", max_minutes=1e-6)
+    monkeypatch.setattr(training, "training_policy", lambda requested: "float32" if requested == "auto" else requested)
+    train_until_scoring_fails(config, monkeypatch)
+    assert "stopping at step 1 of epoch 1" in capsys.readouterr().out
+
+    # Elsewhere "auto" picks another policy: the state's precision decides, and the message says how.
+    monkeypatch.setattr(
+        training, "training_policy", lambda requested: "mixed_bfloat16" if requested == "auto" else requested
+    )
+    resumed = dataclasses.replace(config, max_minutes=0.0)
+    with pytest.raises(ValueError, match=r"resume it in the same precision \(--precision float32\)"):
+        training.train(resumed, resume=True)
+    training.train(dataclasses.replace(resumed, precision="float32"), resume=True)
+    assert "resuming epoch 1 at step 2" in capsys.readouterr().out
 
 
 def test_a_run_that_fails_leaves_ctrl_c_as_it_was(tmp_path, monkeypatch):
