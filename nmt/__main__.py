@@ -29,8 +29,6 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--beam", type=int, default=None, help="beam size (1 = greedy; default: the checkpoint's)")
     evaluate.add_argument("--limit", type=int, default=None, help="score only the first N pairs")
 
-    from nmt.alignment import DEFAULT_METHOD, METHODS
-
     align = commands.add_parser(
         "align",
         help="word alignments of given translations from attention (forced decoding), one Pharaoh line a pair",
@@ -42,9 +40,6 @@ def _parser() -> argparse.ArgumentParser:
     inputs.add_argument("--src-file", help="source sentences, one a line (with --ref-file)")
     inputs.add_argument("--input", help="lines of 'source ||| target' (the fast_align / awesome-align form)")
     align.add_argument("--ref-file", help="their translations, line-aligned with --src-file")
-    align.add_argument(
-        "--method", choices=sorted(METHODS), default=DEFAULT_METHOD, help=f"link extraction (default: {DEFAULT_METHOD})"
-    )
 
     align_eval = commands.add_parser(
         "align-eval", help="alignment error rate, precision and recall of attention against human alignments"
@@ -167,21 +162,21 @@ def _read_word_pairs(args) -> list[tuple[list[str], list[str]]]:
 
 
 def _align(args, translator) -> int:
-    from nmt.alignment import METHODS, attention_by_word, pharaoh
+    from nmt.alignment import argmax_links, attention_by_word, pharaoh
 
     for attention in attention_by_word(translator, _read_word_pairs(args)):
-        print(pharaoh(METHODS[args.method](attention)))
+        print(pharaoh(argmax_links(attention)))
     return 0
 
 
 def _align_eval(args, translator) -> int:
-    from nmt.alignment import METHODS, attention_by_word, diagonal, eflomal_links, error_rate, read_gold, tokenize
+    from nmt.alignment import argmax_links, attention_by_word, diagonal, eflomal_links, error_rate, read_gold, tokenize
     from nmt.data import ReadReport, read_corpus
 
     config = translator.config
     gold = read_gold(args.gold, config.source_lang, config.target_lang)
     attention = attention_by_word(translator, [(g.source, g.target) for g in gold])
-    rows = {f"attention, {name}": error_rate([method(a) for a in attention], gold) for name, method in METHODS.items()}
+    rows = {"attention, argmax": error_rate([argmax_links(a) for a in attention], gold)}
     rows["diagonal"] = error_rate([diagonal(len(g.source), len(g.target)) for g in gold], gold)
     if args.eflomal_data:
         pairs = read_corpus(args.eflomal_data, config.source_lang, config.target_lang, config.max_chars, ReadReport())

@@ -5,7 +5,7 @@ given translation and sums each target step's alignment weights over the pieces 
 (rows stay distributions), averaging over the pieces of each target word. Pieces belong to the
 whitespace tokens of the given lines by SentencePiece's byte offsets, so pre-tokenized gold data
 aligns to its own tokens, whatever the subword segmentation (elisions, punctuation, byte-fallback
-pieces). Hard links are then extracted by one of :data:`METHODS`, and scored by Alignment Error Rate
+pieces). Hard links are then extracted (:func:`argmax_links`), and scored by Alignment Error Rate
 (Och & Ney 2003) against sure and possible links.
 """
 
@@ -78,8 +78,6 @@ class WordAttention:
 
     weights: np.ndarray  # (target words, source words): each row sums to 1 with `eos`
     eos: np.ndarray  # (target words,): weight on the source's end-of-sentence
-    next_weights: np.ndarray  # like weights, but from the step after each target word's last piece
-    next_eos: np.ndarray
 
 
 def attention_by_word(translator, pairs: list[tuple[list[str], list[str]]], batch_size: int = 32):
@@ -98,15 +96,8 @@ def attention_by_word(translator, pairs: list[tuple[list[str], list[str]]], batc
         for (source_words, target_words), (source_owners, target_owners), (_, attention) in zip(
             batch, owners, translator.searcher.force(sources, targets)
         ):
-            n_source, n_target = len(source_words), len(target_words)
-            weights, eos = _by_word(attention, source_owners, target_owners, n_source, n_target)
-            # The step after a piece is the one that reads it as input; the last word's is the eos step.
-            # A word without pieces has no such step, and keeps a row of zeros (no link).
-            last_piece = {owner: t for t, owner in enumerate(target_owners)}
-            words_with_pieces = sorted(last_piece)
-            shifted = attention[[last_piece[j] + 1 for j in words_with_pieces]]
-            next_weights, next_eos = _by_word(shifted, source_owners, words_with_pieces, n_source, n_target)
-            results.append(WordAttention(weights, eos, next_weights, next_eos))
+            weights, eos = _by_word(attention, source_owners, target_owners, len(source_words), len(target_words))
+            results.append(WordAttention(weights, eos))
     return results
 
 
@@ -114,27 +105,16 @@ def attention_by_word(translator, pairs: list[tuple[list[str], list[str]]], batc
 # Hard links
 
 
-def _argmax(weights: np.ndarray, eos: np.ndarray | None) -> Links:
-    """Each target word → its source word of most weight; none where eos weighs more (if given)."""
+def argmax_links(attention: WordAttention) -> Links:
+    """Each target word → the source word of most weight (the source eos left out). Thresholds, the
+    step that reads the word and dropping words that look at eos most were measured and did not help
+    (docs/experiments.md)."""
     links = set()
-    for j, row in enumerate(weights):
+    for j, row in enumerate(attention.weights):
         # A row of zeros is a word without pieces (it normalised to nothing): it has no link.
-        if row.size and row.sum() > 0 and (eos is None or row.max() >= eos[j]):
+        if row.size and row.sum() > 0:
             links.add((int(row.argmax()), j))
     return links
-
-
-METHODS = {
-    # The argmax of each target word's weights over the source words (the source eos left out).
-    "argmax": lambda a: _argmax(a.weights, None),
-    # The same, but no link where the source eos gets the most weight.
-    "argmax-eos": lambda a: _argmax(a.weights, a.eos),
-    # The argmax of the step after the word, the one that reads it as its input.
-    "next-step": lambda a: _argmax(a.next_weights, None),
-}
-
-
-DEFAULT_METHOD = "argmax"
 
 
 def diagonal(n_source: int, n_target: int) -> Links:

@@ -10,7 +10,7 @@ import re
 
 import numpy as np
 
-from nmt.alignment import DEFAULT_METHOD, METHODS, WordAttention
+from nmt.alignment import WordAttention, argmax_links
 from nmt.alignment import pharaoh as links_to_pharaoh
 from nmt.data import normalize
 from nmt.familiarity import Familiarity, mean_log_prob
@@ -145,13 +145,13 @@ def entropy(attention) -> list[float]:
 
 def pharaoh(source_tokens, target_tokens, attention) -> str:
     """Hard word alignments in Pharaoh format ``i-j`` (source word i, target word j, 0-based) by the
-    default extraction of ``python -m nmt align`` (:data:`nmt.alignment.METHODS`); the end-of-sentence
+    extraction of ``python -m nmt align`` (:func:`nmt.alignment.argmax_links`); the end-of-sentence
     pieces are left out."""
     source_words, target_words, merged = merge_pieces(source_tokens, target_tokens, attention)
     real_source = [i for i, word in enumerate(source_words) if word != "</s>"]
     real_target = [j for j, word in enumerate(target_words) if word != "</s>"]
     weights = merged[np.ix_(real_target, real_source)]
-    links = METHODS[DEFAULT_METHOD](WordAttention(weights, merged[real_target].sum(1) - weights.sum(1), None, None))
+    links = argmax_links(WordAttention(weights, merged[real_target].sum(1) - weights.sum(1)))
     return links_to_pharaoh({(real_source[i], real_target[j]) for i, j in links})
 
 

@@ -5,9 +5,9 @@ import pytest
 
 from conftest import DATA
 from nmt.alignment import (
-    METHODS,
     GoldPair,
     WordAttention,
+    argmax_links,
     attention_by_word,
     diagonal,
     eflomal_links,
@@ -58,17 +58,13 @@ def test_word_attention_rows_are_distributions_and_links_stay_in_range(translato
     for (source, target), attention in zip(pairs, attention_by_word(translator, pairs)):
         assert attention.weights.shape == (len(target), len(source))
         np.testing.assert_allclose(attention.weights.sum(1) + attention.eos, 1.0, atol=1e-4)
-        np.testing.assert_allclose(attention.next_weights.sum(1) + attention.next_eos, 1.0, atol=1e-4)
-        for method in METHODS.values():
-            assert all(0 <= i < len(source) and 0 <= j < len(target) for i, j in method(attention))
+        assert all(0 <= i < len(source) and 0 <= j < len(target) for i, j in argmax_links(attention))
 
 
-def test_extraction_methods_on_a_known_matrix():
-    weights = np.array([[0.7, 0.1], [0.1, 0.2]])
-    attention = WordAttention(weights, np.array([0.2, 0.7]), weights[::-1], np.array([0.7, 0.2]))
-    assert METHODS["argmax"](attention) == {(0, 0), (1, 1)}
-    assert METHODS["argmax-eos"](attention) == {(0, 0)}, "word 1 looks at </s> most"
-    assert METHODS["next-step"](attention) == {(1, 0), (0, 1)}
+def test_argmax_links_on_a_known_matrix():
+    weights = np.array([[0.7, 0.1], [0.1, 0.2], [0.3, 0.6]])
+    attention = WordAttention(weights, np.array([0.2, 0.7, 0.1]))
+    assert argmax_links(attention) == {(0, 0), (1, 1), (1, 2)}, "word 1 links even though it looks at </s> most"
 
 
 def test_diagonal_and_grow_diag_final_and():
@@ -180,7 +176,7 @@ def test_a_tiny_guided_run_attends_where_its_guide_says(trained_checkpoint, tmp_
     rates = {}
     for name, translator in (("unguided", unguided), ("guided", guided)):
         attention = attention_by_word(translator, [(g.source, g.target) for g in gold])
-        rates[name] = error_rate([METHODS["argmax"](a) for a in attention], gold)["aer"]
+        rates[name] = error_rate([argmax_links(a) for a in attention], gold)["aer"]
     print("AER against the guide:", rates)
     assert rates["guided"] < rates["unguided"] - 0.15
 
@@ -198,12 +194,11 @@ def test_gold_files_may_have_dots_in_their_name(tmp_path):
 
 def test_a_word_without_pieces_gets_no_link():
     weights = np.array([[0.9, 0.0], [0.0, 0.0]])  # target word 1 normalised to nothing
-    attention = WordAttention(weights, np.array([0.1, 0.0]), weights, np.array([0.1, 0.0]))
-    assert METHODS["argmax"](attention) == {(0, 0)} and METHODS["next-step"](attention) == {(0, 0)}
+    assert argmax_links(WordAttention(weights, np.array([0.1, 0.0]))) == {(0, 0)}
 
 
-def test_a_target_word_without_pieces_has_no_weights_in_either_step(translator):
+def test_a_target_word_without_pieces_has_no_weights_and_no_link(translator):
     (attention,) = attention_by_word(translator, [("Je suis content .".split(), ["I", "\u200b", "am", "happy", "."])])
-    assert not attention.weights[1].any() and not attention.next_weights[1].any()
-    assert all(j != 1 for method in METHODS.values() for _, j in method(attention))
-    np.testing.assert_allclose(np.delete(attention.next_weights.sum(1) + attention.next_eos, 1), 1.0, atol=1e-4)
+    assert not attention.weights[1].any()
+    assert all(j != 1 for _, j in argmax_links(attention))
+    np.testing.assert_allclose(np.delete(attention.weights.sum(1) + attention.eos, 1), 1.0, atol=1e-4)
