@@ -24,7 +24,8 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
-    from nmt.interface import build, checkpoint_specs, load_pairs, warm_up
+    from nmt.interface import build
+    from nmt.serving import checkpoint_specs, load_pairs, warm_up
     from nmt.translator import use_decoding_threads
 
     use_decoding_threads()

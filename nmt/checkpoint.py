@@ -164,8 +164,28 @@ def replace_directory(staging: Path, directory: Path) -> None:
         shutil.rmtree(retired)
 
 
-def load_checkpoint(directory) -> Checkpoint:
-    """Loads and checks a checkpoint folder; any problem raises :class:`CheckpointError` naming the file."""
+@dataclasses.dataclass
+class CheckedFolder:
+    """A checkpoint folder whose files passed every check, its model not built yet: what a server needs
+    to list the checkpoint; :meth:`load` builds the model."""
+
+    directory: Path
+    config: Config
+    source_tokenizer: Tokenizer
+    target_tokenizer: Tokenizer
+    metrics: dict
+    examples: list
+
+    def load(self) -> Checkpoint:
+        """The model built and its weights read (about half a second for a shipped checkpoint)."""
+        model = build_model(self.config, self.source_tokenizer, self.target_tokenizer, to_load=True)
+        read_weights(model, self.directory / WEIGHTS)
+        return Checkpoint(self.config, model, self.source_tokenizer, self.target_tokenizer, self.metrics, self.examples)
+
+
+def check_checkpoint(directory) -> CheckedFolder:
+    """Checks a checkpoint folder (its files, their hashes, the configuration and tokenizers) without
+    building the model; any problem raises :class:`CheckpointError` naming the file."""
     directory = Path(directory)
     if not directory.is_dir():
         raise CheckpointError(f"{directory}: no such checkpoint folder")
@@ -192,11 +212,14 @@ def load_checkpoint(directory) -> Checkpoint:
             tokenizers.append(Tokenizer.load(directory / name))
         except (RuntimeError, ValueError, OSError) as error:
             raise CheckpointError(f"{directory / name}: not a usable SentencePiece model ({error})") from None
-    model = build_model(config, *tokenizers, to_load=True)
-    read_weights(model, directory / WEIGHTS)
     metrics = _optional_json(directory / METRICS, dict)
     examples = _optional_json(directory / EXAMPLES, list)
-    return Checkpoint(config, model, tokenizers[0], tokenizers[1], metrics, examples)
+    return CheckedFolder(directory, config, tokenizers[0], tokenizers[1], metrics, examples)
+
+
+def load_checkpoint(directory) -> Checkpoint:
+    """Loads and checks a checkpoint folder; any problem raises :class:`CheckpointError` naming the file."""
+    return check_checkpoint(directory).load()
 
 
 def _optional_json(path: Path, kind: type):

@@ -1,7 +1,8 @@
 """The Gradio interface: one text box in, the translation and where the model looked for every piece out.
 
-``build(pairs)`` makes the Blocks; ``pairs`` maps a language-pair name (``fr-en``) to a loaded
-:class:`~nmt.translator.Translator`. The same analysis serves the UI and the named ``/analyze`` API.
+``build(pairs)`` makes the Blocks; ``pairs`` (:class:`~nmt.serving.ServedPairs`) maps a language-pair
+name (``fr-en``) to its :class:`~nmt.translator.Translator`. The same analysis serves the UI and the
+named ``/analyze`` API.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import logging
 import re
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -27,7 +29,9 @@ from nmt.analysis import (
     analyze,
     merge_pieces,
 )
+from nmt.checkpoint import CheckpointError
 from nmt.plotting import attention_heatmap, piece_strip, source_bars
+from nmt.serving import ServedPairs
 from nmt.translator import Translator
 
 log = logging.getLogger("nmt.app")
@@ -38,12 +42,15 @@ of every decoding step: for each generated piece (rows), how much the model atte
 piece (columns). Give a reference translation to get BLEU and chrF."""
 
 
-def _analyze(pairs: dict[str, Translator], text, pair, reference, beam_size, max_length=None) -> dict:
+def _analyze(pairs: Mapping[str, Translator], text, pair, reference, beam_size, max_length=None) -> dict:
     """The one place requests reach the model: user errors become messages, nothing else leaks."""
     if pair not in pairs:
         raise gr.Error(f"Unknown language pair {str(pair)[:40]!r}; available: {', '.join(pairs) or 'none'}.")
     try:
         return analyze(pairs[pair], text, reference or "", beam_size, max_length)
+    except CheckpointError:
+        log.exception("%s: its model could not be built", pair)
+        raise gr.Error(f"The {pair} model could not be loaded on the server.") from None
     except InputError as error:
         raise gr.Error(str(error)) from None
     except Exception:
@@ -207,7 +214,7 @@ def failure_banner(failures: dict[str, str]) -> str:
     )
 
 
-def compare_views(pairs: dict[str, Translator], text, first: tuple, second: tuple, index, merged: bool):
+def compare_views(pairs: Mapping[str, Translator], text, first: tuple, second: tuple, index, merged: bool):
     """The Compare tab: sentence `index` of `text` under two (pair, beam size) decodings → two
     heatmaps and a Markdown line each, after any notice and which sentence of how many it is."""
     if (
@@ -281,7 +288,7 @@ def _svg_view(label: str, elem_id: str, clickable: bool = False) -> gr.HTML:
     )
 
 
-def _input_controls(pairs: dict[str, Translator]) -> SimpleNamespace:
+def _input_controls(pairs: ServedPairs) -> SimpleNamespace:
     """Source text, reference, language pair, beam size, output length and the Translate button."""
     names = list(pairs)
     with gr.Row():
@@ -292,7 +299,7 @@ def _input_controls(pairs: dict[str, Translator]) -> SimpleNamespace:
             reference = gr.Textbox(label="Reference translation (optional)", lines=1)
         with gr.Column(scale=2):
             pair = gr.Dropdown(names, value=names[0] if names else None, label="Language pair")
-            default_beam = pairs[names[0]].config.beam_size if names else 1
+            default_beam = pairs.config(names[0]).beam_size if names else 1
             beam = gr.Slider(1, MAX_BEAM, value=default_beam, step=1, label="Beam size (1 = greedy)")
             max_length = gr.Slider(5, MAX_OUTPUT_PIECES, value=100, step=1, label="Maximum output length (pieces)")
             translate = gr.Button("Translate", variant="primary")
@@ -377,7 +384,7 @@ def _compare_tab(names: list[str]) -> SimpleNamespace:
     return SimpleNamespace(pair=pair, beam=beam, button=button, outputs=[left, right, text])
 
 
-def build(pairs: dict[str, Translator], failures: dict[str, str] | None = None, examples=()) -> gr.Blocks:
+def build(pairs: ServedPairs, failures: dict[str, str] | None = None, examples=()) -> gr.Blocks:
     """The app, its queue bounded. `failures` maps pairs that could not load to the reason, shown at the top."""
     downloads = Downloads()
     # Gradio copies each download into its own cache: those copies go after an hour.
@@ -523,65 +530,3 @@ def build(pairs: dict[str, Translator], failures: dict[str, str] | None = None, 
     # Two cores: two requests at a time; beyond 32 waiting, new ones are told the queue is full.
     demo.queue(max_size=32, default_concurrency_limit=2)
     return demo
-
-
-def warm_up(pairs: dict[str, Translator]) -> None:
-    """Traces each pair's two compiled searches (beam, then greedy), which the first call of each
-    would otherwise wait for. The app runs this in the background while it starts serving; a request
-    that comes first traces what it needs itself. Under TensorFlow one trace serves every request;
-    under JAX the search compiles again for each batch shape and beam size."""
-    for name, translator in pairs.items():
-        try:
-            for beam_size in (2, 1):
-                translator.translate(["warm up"], beam_size=beam_size)
-        except Exception:  # the pair's requests will report it; the others still warm up
-            log.exception("%s: tracing its searches failed", name)
-            continue
-        log.info("%s: searches traced", name)
-
-
-def checkpoint_specs(named, environment: str, folder: Path) -> list[str]:
-    """What to serve: the `named` specs, else the comma-separated `environment` value, else every
-    finished checkpoint under `folder` (not hidden staging folders, not a run's ``*.training`` state)."""
-    if named:
-        return list(named)
-    if environment.strip():
-        return [s.strip() for s in environment.split(",") if s.strip()]
-    return sorted(
-        str(p)
-        for p in folder.iterdir()
-        if p.is_dir() and not p.name.startswith(".") and not p.name.endswith(".training")
-    )
-
-
-def load_pairs(specs) -> tuple[dict[str, Translator], dict[str, str], list]:
-    """Loads each checkpoint (a folder, or ``hf:OWNER/REPO[@REVISION]``); :func:`warm_up` traces their
-    searches.
-
-    A local folder is named by its folder name, a Hub checkpoint by the pair in its configuration; a
-    name already taken gets its spec added, so no checkpoint hides another. Returns the pairs that
-    loaded, the reasons of those that did not (keyed by name, local paths left out: visitors read
-    them), and example rows (held-out sentences with their references) from each checkpoint.
-    """
-    from nmt.checkpoint import CheckpointError, resolve
-
-    pairs, failures, examples = {}, {}, []
-    for spec in specs:
-        hub = spec.startswith("hf:")
-        name = spec if hub else Path(spec).resolve().name
-        path = None
-        try:
-            path = resolve(spec)
-            translator = Translator.load(path)
-        except CheckpointError as error:
-            log.error("not serving %s: %s", spec, error)
-            failures[name] = str(error) if path is None else str(error).replace(str(path), name)
-            continue
-        if hub:
-            name = translator.config.pair
-        if name in pairs:
-            log.warning("%s: %s is taken by another checkpoint; serving this one as %s (%s)", spec, name, name, spec)
-            name = f"{name} ({spec})"
-        pairs[name] = translator
-        examples += [(e["source"], name, e["reference"]) for e in translator.checkpoint.examples]
-    return pairs, failures, examples

@@ -101,7 +101,8 @@ def translator(trained_checkpoint):
 @contextlib.contextmanager
 def serving(specs):
     """The app on a free loopback port, in this process: yields its URL and the load failures."""
-    from nmt.interface import build, load_pairs
+    from nmt.interface import build
+    from nmt.serving import load_pairs
 
     pairs, failures, examples = load_pairs([str(s) for s in specs])
     demo = build(pairs, failures, examples)

@@ -88,44 +88,6 @@ def test_only_the_analyze_endpoint_is_public(client):
     assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ["/analyze"]
 
 
-def test_a_checkpoint_that_fails_to_load_is_reported_and_the_rest_serve(trained_checkpoint):
-    from nmt.interface import load_pairs
-
-    missing = trained_checkpoint.parent / "missing"
-    pairs, failures, _ = load_pairs([str(trained_checkpoint), str(missing)])
-    assert list(pairs) == [trained_checkpoint.name]
-    assert failures == {"missing": "missing: no such checkpoint folder"}, "visitors see no local path"
-
-
-def test_a_broken_metrics_file_fails_that_pair_only(trained_checkpoint, tmp_path):
-    from nmt.interface import load_pairs
-
-    broken = shutil.copytree(trained_checkpoint, tmp_path / "broken")
-    (broken / "metrics.json").write_text("{")
-    pairs, failures, _ = load_pairs([str(broken), str(trained_checkpoint)])
-    assert list(pairs) == [trained_checkpoint.name] and "not valid JSON" in failures["broken"]
-
-
-def test_pairs_with_one_name_are_both_served_and_dot_has_a_name(trained_checkpoint, monkeypatch):
-    from nmt.interface import load_pairs
-
-    monkeypatch.chdir(trained_checkpoint)
-    pairs, failures, _ = load_pairs([".", str(trained_checkpoint)])
-    assert not failures
-    assert list(pairs) == [trained_checkpoint.name, f"{trained_checkpoint.name} ({trained_checkpoint})"]
-
-
-def test_only_finished_checkpoints_are_found(tmp_path):
-    from nmt.interface import checkpoint_specs
-
-    for name in ("fr-en", "ko-en", "fr-en.training", ".fr-en.staging-x"):
-        (tmp_path / name).mkdir()
-    (tmp_path / "notes.txt").write_text("")
-    assert checkpoint_specs(None, "", tmp_path) == [str(tmp_path / "fr-en"), str(tmp_path / "ko-en")]
-    assert checkpoint_specs(None, " a, hf:x/y ,", tmp_path) == ["a", "hf:x/y"]
-    assert checkpoint_specs(["b"], "a", tmp_path) == ["b"]
-
-
 def test_downloads_are_private_and_bounded():
     from nmt.interface import Downloads
 
@@ -137,18 +99,6 @@ def test_downloads_are_private_and_bounded():
     assert json.loads(Path(names[-1]).read_text()) == {"n": 4}
     shutil.rmtree(folder)
     assert Path(downloads.write({"n": 5})).is_file(), "a folder removed by a cleaner is made again"
-
-
-def test_unknown_hub_repository_fails_quickly_with_a_message(monkeypatch):
-    import time
-
-    from nmt.interface import load_pairs
-
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    started = time.time()
-    pairs, failures, _ = load_pairs(["hf:nobody/no-such-nmt-checkpoint"])
-    assert not pairs and "could not fetch from the Hugging Face Hub" in failures["hf:nobody/no-such-nmt-checkpoint"]
-    assert time.time() - started < 10
 
 
 def test_sixteen_concurrent_clients_get_every_answer(app_url):
@@ -167,7 +117,8 @@ def test_sixteen_concurrent_clients_get_every_answer(app_url):
 def test_beyond_the_queue_bound_clients_are_told_it_is_busy(trained_checkpoint):
     """A full queue answers at once with a clear 'queue is full' instead of letting clients hang."""
     from bench.load import run_load
-    from nmt.interface import build, load_pairs
+    from nmt.interface import build
+    from nmt.serving import load_pairs
 
     pairs, _, _ = load_pairs([str(trained_checkpoint)])
     demo = build(pairs).queue(max_size=1, default_concurrency_limit=1)
