@@ -182,6 +182,19 @@ def _from_folder(folder: Path, item: str) -> str:
     return os.path.relpath(folder / item)
 
 
+def with_absolute_paths(config: Config) -> Config:
+    """`config` with every path absolute (taken from the working directory): two configurations read
+    in different folders are equal when they name the same files."""
+    paths = {key: [_absolute(item.strip()) for item in getattr(config, key).split(",")] for key in PATH_KEYS}
+    return dataclasses.replace(config, **{key: ",".join(items) for key, items in paths.items()})
+
+
+def _absolute(item: str) -> str:
+    if not item or item.startswith("hf:"):
+        return item
+    return os.path.abspath(item)
+
+
 def sections(path) -> list[str]:
     """The language pairs (sections) of an INI file; none if it cannot be read."""
     parser = configparser.ConfigParser()

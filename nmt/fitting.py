@@ -22,7 +22,7 @@ import numpy as np
 
 from nmt import checkpoint as ckpt
 from nmt.batching import Batches
-from nmt.config import Config
+from nmt.config import Config, with_absolute_paths
 
 
 def log(message: str) -> None:
@@ -186,7 +186,8 @@ class Progress(keras.callbacks.Callback):
                 np.savez(f, *[np.asarray(v) for v in self.model.optimizer.variables])
             self.tokenizers[0].save(staging / ckpt.SOURCE_SPM)
             self.tokenizers[1].save(staging / ckpt.TARGET_SPM)
-            (staging / "config.json").write_text(self.config.to_json(), encoding="utf-8")
+            # Absolute paths: the run resumes from any working directory.
+            (staging / "config.json").write_text(with_absolute_paths(self.config).to_json(), encoding="utf-8")
             (staging / "state.json").write_text(json.dumps(self.state, indent=2), encoding="utf-8")
             ckpt.replace_directory(staging, self.state_dir)
         except BaseException:

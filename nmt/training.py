@@ -23,7 +23,7 @@ import numpy as np
 from nmt import checkpoint as ckpt
 from nmt.alignment import guide_alignments
 from nmt.batching import Batches, encode_pairs, teacher_forcing_arrays
-from nmt.config import Config
+from nmt.config import Config, with_absolute_paths
 from nmt.data import ReadReport, Split, english_group, read_corpus, split_by_english
 from nmt.fitting import (
     Interrupted,
@@ -254,7 +254,7 @@ def _tokenizers(config: Config, split: Split, state_dir: Path | None) -> tuple[T
         same = dataclasses.replace(
             saved, epochs=config.epochs, max_minutes=config.max_minutes, precision=config.precision
         )
-        if same != config:
+        if with_absolute_paths(same) != with_absolute_paths(config):
             raise ValueError(f"{state_dir}: was started with a different configuration; resume with the same one")
         log(f"resuming from {state_dir}")
         tokenizers = (Tokenizer.load(state_dir / ckpt.SOURCE_SPM), Tokenizer.load(state_dir / ckpt.TARGET_SPM))

@@ -2,6 +2,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -252,6 +253,26 @@ def test_a_run_resumes_in_the_precision_it_started_in_whatever_auto_picks_now(tm
         training.train(resumed, resume=True)
     training.train(dataclasses.replace(resumed, precision="float32"), resume=True)
     assert "resuming epoch 1 at step 2" in capsys.readouterr().out
+
+
+def test_a_run_resumes_from_another_working_directory_but_not_on_other_data(tmp_path, monkeypatch, capsys):
+    from nmt import training
+
+    write_sample(tmp_path / "fra-sample.txt", lines=1000)
+    monkeypatch.chdir(tmp_path)
+    config = tiny_config(tmp_path, epochs=1, max_minutes=1e-6, data="fra-sample.txt", output="fr-en")
+    train_until_scoring_fails(config, monkeypatch)
+    assert "stopping at step 1 of epoch 1" in capsys.readouterr().out
+
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    resumed = dataclasses.replace(config, max_minutes=0.0, data="../fra-sample.txt", output="../fr-en")
+    shutil.copy(tmp_path / "fra-sample.txt", "fra-sample.txt")
+    with pytest.raises(ValueError, match="was started with a different configuration"):
+        training.train(dataclasses.replace(resumed, data="fra-sample.txt"), resume=True)
+    training.train(resumed, resume=True)
+    assert "resuming epoch 1 at step 2" in capsys.readouterr().out
+    assert (tmp_path / "fr-en" / "weights.h5").is_file()
 
 
 def test_a_run_that_fails_leaves_ctrl_c_as_it_was(tmp_path, monkeypatch):
