@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
@@ -141,8 +142,9 @@ def _read_pairs(args, config):
         pairs = read_corpus(args.data, config.source_lang, config.target_lang, config.max_chars, report)
     else:
         pairs = read_parallel_files(args.src_file, args.ref_file, config.max_chars, report)
+    pairs = list(itertools.islice(pairs, args.limit or None))
     print(f"{args.data or args.src_file}: {report}", file=sys.stderr)
-    return pairs[: args.limit] if args.limit else pairs
+    return pairs
 
 
 def _read_word_pairs(args) -> list[tuple[list[str], list[str]]]:
@@ -179,7 +181,8 @@ def _align_eval(args, translator) -> int:
     rows = {"attention, argmax": error_rate([argmax_links(a) for a in attention], gold)}
     rows["diagonal"] = error_rate([diagonal(len(g.source), len(g.target)) for g in gold], gold)
     if args.eflomal_data:
-        pairs = read_corpus(args.eflomal_data, config.source_lang, config.target_lang, config.max_chars, ReadReport())
+        langs = (config.source_lang, config.target_lang)
+        pairs = list(read_corpus(args.eflomal_data, *langs, config.max_chars, ReadReport()))
         sources = [g.source for g in gold] + [tokenize(s, config.source_lang) for s, _ in pairs]
         targets = [g.target for g in gold] + [tokenize(t, config.target_lang) for _, t in pairs]
         rows[f"eflomal (gold + {len(pairs)} pairs)"] = error_rate(eflomal_links(sources, targets)[: len(gold)], gold)

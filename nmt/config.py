@@ -52,10 +52,17 @@ class Config:
     valid_size: int = option(1000, "validation pairs (one per English sentence)")
     test_size: int = option(2000, "test pairs (one per English sentence)")
     seed: int = option(1234, "seed of the split, the batch order and the initial weights")
+    stream_pairs: int = option(
+        0,
+        "read the training corpora as a stream, this many pairs at a time: each chunk is shuffled and "
+        "bucketed in memory and trained as one epoch, so memory stays flat however large the corpora "
+        "(0: every pair in memory, and an epoch is one pass over all of them)",
+    )
     # Tokenizers and length limits.
     source_vocab_size: int = option(8000, "source SentencePiece vocabulary, 256 byte pieces included")
     target_vocab_size: int = option(8000, "target SentencePiece vocabulary (a transfer keeps the parent's)")
     max_pieces: int = option(60, "training pairs with a side longer than this many pieces are skipped")
+    tokenizer_sample: int = option(200_000, "SentencePiece trains on a uniform sample of at most this many pairs")
     # Model.
     embedding_dim: int = option(256, "embedding size of both sides")
     units: int = option(512, "LSTM units per layer (a bidirectional encoder gives half to each direction)")
@@ -108,6 +115,13 @@ class Config:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.guided_alignment < 0:
             raise ValueError(f"guided_alignment must be at least 0, got {self.guided_alignment}")
+        if self.stream_pairs < 0 or self.tokenizer_sample < 1:
+            raise ValueError("stream_pairs must be at least 0 and tokenizer_sample at least 1")
+        if self.stream_pairs and self.guided_alignment:
+            raise ValueError(
+                "guided alignment needs every training pair in memory (eflomal aligns them all at once): "
+                "set stream_pairs = 0 or guided_alignment = 0"
+            )
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 

@@ -1,17 +1,24 @@
 """Parallel corpora: readers, the one text normalisation, and the held-out split.
 
-Every reader yields ``(source, target)`` pairs of normalised text and counts what it skipped
-(malformed, empty or over-long lines) in a :class:`ReadReport`, so a bad line never crashes a run.
+Every reader yields ``(source, target)`` pairs of normalised text, one at a time (a corpus need not fit
+in memory), and counts what it skipped (malformed, empty or over-long lines) in a :class:`ReadReport`,
+so a bad line never crashes a run.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import heapq
+import itertools
 import random
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+
+Pair = tuple[str, str]  # (source, target)
 
 _SPACES = re.compile(r"\s+")
 _TRAILING_PUNCTUATION = re.compile(r"[\s.!?。…]+$")
@@ -54,9 +61,8 @@ def _accept(source: str, target: str, max_chars: int, report: ReadReport) -> tup
     return source, target
 
 
-def read_tsv(path, source_column: int, target_column: int, max_chars: int, report: ReadReport) -> list[tuple[str, str]]:
+def read_tsv(path, source_column: int, target_column: int, max_chars: int, report: ReadReport) -> Iterator[Pair]:
     """Reads a tab-separated file; columns are 0-based. Lines with too few columns count as malformed."""
-    pairs = []
     needed = max(source_column, target_column) + 1
     with open(path, encoding="utf-8", errors="replace") as lines:
         for line in lines:
@@ -66,11 +72,10 @@ def read_tsv(path, source_column: int, target_column: int, max_chars: int, repor
                 continue
             pair = _accept(fields[source_column], fields[target_column], max_chars, report)
             if pair:
-                pairs.append(pair)
-    return pairs
+                yield pair
 
 
-def read_tatoeba(path, source_lang: str, max_chars: int, report: ReadReport) -> list[tuple[str, str]]:
+def read_tatoeba(path, source_lang: str, max_chars: int, report: ReadReport) -> Iterator[Pair]:
     """Reads the manythings/Tatoeba layout ``English<TAB>other[<TAB>attribution]``.
 
     English is always column 0, so translating *from* English reads column 0 as the source and
@@ -81,42 +86,53 @@ def read_tatoeba(path, source_lang: str, max_chars: int, report: ReadReport) -> 
     return read_tsv(path, 1, 0, max_chars, report)
 
 
-def read_parallel_files(source_path, target_path, max_chars: int, report: ReadReport) -> list[tuple[str, str]]:
-    """Reads two line-aligned files (``X.ko`` and ``X.en``): line *i* of one translates line *i* of the other."""
-    source_lines = Path(source_path).read_text(encoding="utf-8", errors="replace").splitlines()
-    target_lines = Path(target_path).read_text(encoding="utf-8", errors="replace").splitlines()
-    if len(source_lines) != len(target_lines):
+def read_parallel_files(source_path, target_path, max_chars: int, report: ReadReport) -> Iterator[Pair]:
+    """Reads two line-aligned files (``X.ko`` and ``X.en``): line *i* of one translates line *i* of the
+    other. Files of different lengths raise ValueError, before any pair is read."""
+    counts = [_count_lines(path) for path in (source_path, target_path)]
+    if counts[0] != counts[1]:
         raise ValueError(
-            f"{source_path} has {len(source_lines)} lines but {target_path} has {len(target_lines)}: "
+            f"{source_path} has {counts[0]} lines but {target_path} has {counts[1]}: "
             "line-aligned files must have the same number of lines"
         )
-    return [pair for s, t in zip(source_lines, target_lines) if (pair := _accept(s, t, max_chars, report))]
+    with (
+        open(source_path, encoding="utf-8", errors="replace") as sources,
+        open(target_path, encoding="utf-8", errors="replace") as targets,
+    ):
+        for source, target in zip(sources, targets):
+            if pair := _accept(source, target, max_chars, report):
+                yield pair
 
 
-def read_xlsx(path, max_chars: int, report: ReadReport) -> list[tuple[str, str]]:
+def _count_lines(path) -> int:
+    with open(path, encoding="utf-8", errors="replace") as lines:
+        return sum(1 for _ in lines)
+
+
+def read_xlsx(path, max_chars: int, report: ReadReport) -> Iterator[Pair]:
     """Reads an AI-Hub style spreadsheet: header columns ``원문`` (source) and ``번역문`` (translation)."""
     import openpyxl
 
     workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    rows = workbook.active.iter_rows(values_only=True)
-    header = [str(cell).strip() if cell is not None else "" for cell in next(rows, ())]
-    if "원문" not in header or "번역문" not in header:
-        raise ValueError(f"{path}: the first row must name the columns 원문 and 번역문, found {header}")
-    source_column, target_column = header.index("원문"), header.index("번역문")
-    pairs = []
-    for row in rows:
-        if len(row) <= max(source_column, target_column):
-            report.skipped["malformed"] += 1
-            continue
-        source, target = row[source_column], row[target_column]
-        pair = _accept("" if source is None else str(source), "" if target is None else str(target), max_chars, report)
-        if pair:
-            pairs.append(pair)
-    workbook.close()
-    return pairs
+    try:
+        rows = workbook.active.iter_rows(values_only=True)
+        header = [str(cell).strip() if cell is not None else "" for cell in next(rows, ())]
+        if "원문" not in header or "번역문" not in header:
+            raise ValueError(f"{path}: the first row must name the columns 원문 and 번역문, found {header}")
+        source_column, target_column = header.index("원문"), header.index("번역문")
+        for row in rows:
+            if len(row) <= max(source_column, target_column):
+                report.skipped["malformed"] += 1
+                continue
+            source, target = row[source_column], row[target_column]
+            source, target = "" if source is None else str(source), "" if target is None else str(target)
+            if pair := _accept(source, target, max_chars, report):
+                yield pair
+    finally:
+        workbook.close()
 
 
-def read_corpus(spec: str, source_lang: str, target_lang: str, max_chars: int, report: ReadReport):
+def read_corpus(spec: str, source_lang: str, target_lang: str, max_chars: int, report: ReadReport) -> Iterator[Pair]:
     """Reads one corpus named by ``spec``, choosing the reader from its form.
 
     - ``X.xlsx``: AI-Hub spreadsheet;
@@ -171,3 +187,81 @@ def split_by_english(pairs, english_side: int, valid_size: int, test_size: int, 
     valid = [rng.choice(groups[key]) for key in keys[test_size : test_size + valid_size]]
     train = [pair for key in keys[test_size + valid_size :] for pair in groups[key]]
     return Split(train=train, valid=valid, test=test)
+
+
+def _hash(seed: int, text: str) -> int:
+    """A hash that is the same in every process (Python's hash() of a str is not)."""
+    return int.from_bytes(hashlib.blake2b(f"{seed}\0{text}".encode(), digest_size=8).digest(), "big")
+
+
+def held_out_of_stream(pairs, english_side: int, valid_size: int, test_size: int, seed: int) -> tuple[list, list]:
+    """(valid, test) of a corpus read once as a stream, with memory for the held-out pairs only.
+
+    The held-out English groups are the ``valid_size + test_size`` with the smallest hash (bottom-k
+    sampling: a uniform sample of the distinct groups, in one pass); the smallest-hashed of them go to
+    test. Each contributes the pair with the smallest hash, as :func:`split_by_english` contributes one.
+    """
+    size = valid_size + test_size
+    heap: list[tuple[int, str]] = []  # (-group hash, group): the `size` smallest hashes so far
+    chosen: dict[str, tuple[int, Pair]] = {}  # group → (pair hash, pair) of the groups in the heap
+    for pair in pairs:
+        group = english_group(pair, english_side)
+        rank = _hash(seed, group)
+        if group not in chosen:
+            if len(heap) == size and -heap[0][0] <= rank:
+                continue
+            if len(heap) == size:
+                del chosen[heapq.heappop(heap)[1]]
+            heapq.heappush(heap, (-rank, group))
+            chosen[group] = (_hash(seed, "\t".join(pair)), pair)
+        elif (pair_rank := _hash(seed, "\t".join(pair))) < chosen[group][0]:
+            chosen[group] = (pair_rank, pair)
+    ordered = [chosen[group][1] for _, group in sorted(heap, reverse=True)]
+    return ordered[test_size:], ordered[:test_size]
+
+
+def uniform_sample(items, size: int, seed: int) -> tuple[list, int]:
+    """At most `size` of `items`, each kept with the same probability, in one pass with memory for the
+    sample alone (reservoir sampling, Vitter's algorithm R), and how many items there were. All of
+    them, in order, when there are no more than `size`."""
+    rng, sample, count = random.Random(seed), [], 0
+    for count, item in enumerate(items, 1):
+        if count <= size:
+            sample.append(item)
+        elif (slot := rng.randrange(count)) < size:
+            sample[slot] = item
+    return sample, count
+
+
+class PairStream:
+    """The pairs of some corpora, read anew on every pass and never all held in memory, less those
+    whose English group (:func:`english_group`) is held out. A complete pass records what each corpus
+    kept and skipped (`reports`) and how many pairs it yielded (`pairs_per_pass`)."""
+
+    def __init__(self, specs: list[str], langs: tuple[str, str], max_chars: int, english_side: int, held_out=()):
+        self.specs, self.langs, self.max_chars = specs, langs, max_chars
+        self.english_side, self.held_out = english_side, set(held_out)
+        self.reports: dict[str, ReadReport] = {}
+        self.pairs_per_pass: int | None = None
+        self.dropped = 0  # pairs of a pass whose English sentence is held out
+
+    def __iter__(self) -> Iterator[Pair]:
+        count = dropped = 0
+        for spec in self.specs:
+            report = ReadReport()
+            for pair in read_corpus(spec, *self.langs, self.max_chars, report):
+                if english_group(pair, self.english_side) in self.held_out:
+                    dropped += 1
+                    continue
+                count += 1
+                yield pair
+            self.reports[spec] = report
+        self.pairs_per_pass, self.dropped = count, dropped
+
+    def chunk(self, index: int, size: int) -> list[Pair]:
+        """Chunk `index` of `size` pairs of the stream read pass after pass (after one complete pass)."""
+        if not self.pairs_per_pass:
+            raise ValueError("no training pairs in the stream" if self.pairs_per_pass == 0 else "count a pass first")
+        start = index * size % self.pairs_per_pass
+        passes = itertools.chain.from_iterable(itertools.repeat(self))
+        return list(itertools.islice(passes, start, start + size))

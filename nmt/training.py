@@ -24,7 +24,16 @@ from nmt import checkpoint as ckpt
 from nmt.alignment import guide_alignments
 from nmt.batching import Batches, encode_pairs, teacher_forcing_arrays
 from nmt.config import Config, with_absolute_paths
-from nmt.data import ReadReport, Split, english_group, read_corpus, split_by_english
+from nmt.data import (
+    PairStream,
+    ReadReport,
+    Split,
+    english_group,
+    held_out_of_stream,
+    read_corpus,
+    split_by_english,
+    uniform_sample,
+)
 from nmt.fitting import (
     Interrupted,
     Progress,
@@ -47,9 +56,13 @@ from nmt.translator import Translator
 # Data
 
 
+def _specs(corpora: str) -> list[str]:
+    return [spec for spec in (s.strip() for s in corpora.split(",")) if spec]
+
+
 def _read_corpora(specs: str, config: Config, reports: dict) -> list:
     pairs = []
-    for spec in filter(None, (s.strip() for s in specs.split(","))):
+    for spec in _specs(specs):
         report = ReadReport()
         pairs.extend(read_corpus(spec, config.source_lang, config.target_lang, config.max_chars, report))
         log(f"{spec}: {report}")
@@ -60,7 +73,11 @@ def _read_corpora(specs: str, config: Config, reports: dict) -> list:
 def read_split(config: Config) -> tuple[Split, dict]:
     """Reads every corpus in ``config.data`` and splits by English sentence, then adds the
     ``config.train_data`` corpora to the training split (less any pair whose English sentence is held
-    out); returns the split and a report per corpus."""
+    out); returns the split and a report per corpus. With ``config.stream_pairs`` the training split
+    is a :class:`~nmt.data.PairStream`, counted in one pass here, and only the held-out pairs are
+    held in memory."""
+    if config.stream_pairs:
+        return _stream_split(config)
     reports: dict = {}
     pairs = _read_corpora(config.data, config, reports)
     if not pairs:
@@ -78,6 +95,33 @@ def read_split(config: Config) -> tuple[Split, dict]:
         split.train.extend(kept)
         log(f"training only: {len(kept)} pairs added ({len(extra) - len(kept)} share an English sentence held out)")
     return split, reports
+
+
+def _stream_split(config: Config) -> tuple[Split, dict]:
+    """The split of a streamed run: held-out pairs drawn from ``config.data`` in one pass (a split of
+    its own, :func:`~nmt.data.held_out_of_stream`), and a stream of every other training pair."""
+    langs, english_side = (config.source_lang, config.target_lang), 0 if config.source_lang == "en" else 1
+    corpora = PairStream(_specs(config.data), langs, config.max_chars, english_side)
+    valid, test = held_out_of_stream(corpora, english_side, config.valid_size, config.test_size, config.seed)
+    if not test:
+        raise ValueError("no training data: set `data` in config.ini or pass --data FILE")
+    held_out = {english_group(pair, english_side) for pair in valid + test}
+    train = PairStream(_specs(config.data) + _specs(config.train_data), langs, config.max_chars, english_side, held_out)
+    for _ in train:  # one pass counts it
+        pass
+    reports = {spec: {"kept": r.kept, "skipped": dict(r.skipped)} for spec, r in train.reports.items()}
+    for spec, report in train.reports.items():
+        log(f"{spec}: {report}")
+    log(
+        f"split by English sentence, streamed (seed {config.seed}): {train.pairs_per_pass} train "
+        f"({train.dropped} share an English sentence held out), {len(valid)} valid, {len(test)} test; "
+        f"trained {config.stream_pairs} pairs an epoch"
+    )
+    return Split(train=train, valid=valid, test=test), reports
+
+
+def _training_count(split: Split) -> int:
+    return split.train.pairs_per_pass if isinstance(split.train, PairStream) else len(split.train)
 
 
 def hardware() -> str:
@@ -128,12 +172,11 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
         cache = output.with_name(output.name + ".guide-links")
         log(f"guided alignment: eflomal's alignments of the training pairs (computed once, kept in {cache})")
         guides = guide_alignments(split.train, langs, cache)
-    train_examples, too_long = encode_pairs(split.train, *tokenizers, config.max_pieces, guides, langs)
+    training_examples = TrainingExamples(config, split, tokenizers, guides)
     valid_examples, _ = encode_pairs(split.valid, *tokenizers, config.max_pieces)
-    log(f"{len(train_examples)} training pairs ({too_long} skipped: over {config.max_pieces} pieces)")
 
     watched = _watched(valid_examples)
-    progress = _train_model(config, tokenizers, state_dir, resuming, train_examples, valid_examples, watched)
+    progress = _train_model(config, tokenizers, state_dir, resuming, training_examples, valid_examples, watched)
     state = progress.state
     if progress.interrupted and not progress.finished():  # one after the last epoch stops nothing
         where = (
@@ -146,7 +189,7 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
     # Scored and shipped as the app runs it: in float32, whatever the training precision.
     model = ckpt.build_model(config, *tokenizers, to_load=True)
     model.set_weights(progress.best_weights)
-    tokens_per_s = sum(len(e[1]) + 1 for e in train_examples) * state["epoch"] / max(state["seconds"], 1e-9)
+    tokens_per_s = training_examples.target_tokens * state["epoch"] / max(state["seconds"], 1e-9)
     best = f"{state['best_loss']:.4f} at epoch {state['best_epoch']}" if state["best_loss"] else "none"
     log(
         f"trained {state['epoch']} epochs in {state['seconds'] / 60:.1f} min "
@@ -162,8 +205,8 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
         "data": {
             "corpora": reports,
             "seed": config.seed,
-            "split": {"train": len(split.train), "valid": len(split.valid), "test": len(split.test)},
-            "train_pairs_used": len(train_examples),
+            "split": {"train": _training_count(split), "valid": len(split.valid), "test": len(split.test)},
+            "train_pairs_used": training_examples.used,
         },
         "training": {
             "epochs": state["epoch"],
@@ -204,7 +247,33 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
     return output
 
 
-def _train_model(config: Config, tokenizers, state_dir: Path, resuming: bool, train_examples, valid_examples, watched):
+class TrainingExamples:
+    """Each epoch's training examples: every training pair, encoded once, or with ``stream_pairs``
+    that epoch's chunk of the stream, encoded when its epoch starts. `used` and `target_tokens` are
+    an epoch's examples and their target tokens (eos included): the last chunk's, for a stream."""
+
+    def __init__(self, config: Config, split: Split, tokenizers, guides):
+        self.config, self.split, self.tokenizers = config, split, tokenizers
+        self.used = self.target_tokens = 0
+        self.encoded = None if config.stream_pairs else self._encode(split.train, guides)
+
+    def _encode(self, pairs, guides=None) -> list:
+        config = self.config
+        langs = (config.source_lang, config.target_lang)
+        examples, too_long = encode_pairs(pairs, *self.tokenizers, config.max_pieces, guides, langs)
+        log(f"{len(examples)} training pairs ({too_long} skipped: over {config.max_pieces} pieces)")
+        self.used, self.target_tokens = len(examples), sum(len(e[1]) + 1 for e in examples)
+        return examples
+
+    def __call__(self, epoch: int) -> list:
+        if self.encoded is not None:
+            return self.encoded
+        return self._encode(self.split.train.chunk(epoch, self.config.stream_pairs))
+
+
+def _train_model(
+    config: Config, tokenizers, state_dir: Path, resuming: bool, training_examples, valid_examples, watched
+):
     """Builds the model under the training precision and fits it; returns the Progress, which holds
     the state and the best weights."""
     replicas, policy = distribute_over_devices(), training_policy(config.precision)
@@ -217,7 +286,7 @@ def _train_model(config: Config, tokenizers, state_dir: Path, resuming: bool, tr
         log(f"{model.count_params():,} parameters; training on {hardware()}, in {policy}")
         if replicas > 1:
             log(f"data parallel over {replicas} devices: batches of {replicas} × {config.batch_tokens} tokens")
-        _fit(config, model, progress, train_examples, valid_examples, resuming, replicas)
+        _fit(config, model, progress, training_examples, valid_examples, resuming, replicas)
     finally:
         keras.config.set_dtype_policy(caller_policy)
     return progress
@@ -259,12 +328,15 @@ def _tokenizers(config: Config, split: Split, state_dir: Path | None) -> tuple[T
         log(f"resuming from {state_dir}")
         tokenizers = (Tokenizer.load(state_dir / ckpt.SOURCE_SPM), Tokenizer.load(state_dir / ckpt.TARGET_SPM))
     else:
-        source_tokenizer = Tokenizer.train((s for s, _ in split.train), config.source_vocab_size)
+        sample, count = uniform_sample(split.train, config.tokenizer_sample, config.seed)
+        if len(sample) < count:
+            log(f"tokenizers trained on a uniform sample of {len(sample)} of the {count} training pairs")
+        source_tokenizer = Tokenizer.train((s for s, _ in sample), config.source_vocab_size)
         if config.init_from:
             target_tokenizer = ckpt.load_checkpoint(config.init_from).target_tokenizer
             log(f"target tokenizer taken from the parent {config.init_from}")
         else:
-            target_tokenizer = Tokenizer.train((t for _, t in split.train), config.target_vocab_size)
+            target_tokenizer = Tokenizer.train((t for _, t in sample), config.target_vocab_size)
         tokenizers = (source_tokenizer, target_tokenizer)
     log(f"vocabularies: {tokenizers[0].vocab_size} source pieces, {tokenizers[1].vocab_size} target pieces")
     return tokenizers
@@ -300,10 +372,11 @@ def _start_progress(
 
 
 def _fit(
-    config: Config, model, progress: Progress, train_examples, valid_examples, resuming: bool, replicas: int
+    config: Config, model, progress: Progress, training_examples, valid_examples, resuming: bool, replicas: int
 ) -> None:
     """Compiles the model with its losses and an optimizer (the saved one when resuming) and fits
-    it up to ``config.epochs``, with batches `replicas` times ``batch_tokens``; a resumed run that had
+    it up to ``config.epochs`` on each epoch's `training_examples(epoch)`, with batches `replicas` times
+    ``batch_tokens``; a resumed run that had
     already stopped (it was interrupted while scoring) only finishes."""
     if progress.state["epoch"] >= config.epochs or progress.stop_reason():
         return
@@ -312,7 +385,8 @@ def _fit(
     valid_batches = Batches(valid_examples, tokens, config.seed, shuffle=False, guided=guided, replicas=replicas)
 
     def train_batches(epoch: int) -> Batches:
-        return Batches(train_examples, tokens, config.seed, shuffle=True, guided=guided, epoch=epoch, replicas=replicas)
+        examples = training_examples(epoch)
+        return Batches(examples, tokens, config.seed, shuffle=True, guided=guided, epoch=epoch, replicas=replicas)
 
     optimizer = keras.optimizers.Adam(next_learning_rate(config, progress.state, replicas), clipnorm=5.0)
     if guided:

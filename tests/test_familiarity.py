@@ -31,7 +31,7 @@ def test_a_sentence_is_flagged_when_longer_than_training_or_translated_without_c
 
 
 def test_calibration_takes_its_limits_from_the_data_and_reports_what_they_flag(translator):
-    pairs = read_tatoeba(FRA, "fr", 300, ReadReport())
+    pairs = list(read_tatoeba(FRA, "fr", 300, ReadReport()))
     # fra.txt is sorted by length: both samples span all of it.
     training, held_out = [s for s, _ in pairs[::20]], [s for s, _ in pairs[7::1200]]
     record = calibrate(translator, training, held_out, ALIBI[:40], "alibi.fr")

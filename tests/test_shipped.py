@@ -26,7 +26,9 @@ def test_shipped_checkpoint_is_small_and_records_its_scores(folder):
 @pytest.mark.parametrize("folder, corpus", [("fr-en", "fra-eng/fra.txt"), ("ko-en", "kor-eng/kor.txt")])
 def test_attention_of_shipped_models_moves_across_the_source(folder, corpus):
     translator = Translator.load(ROOT / "checkpoints" / folder)
-    pairs = read_tatoeba(ROOT.parent / "shared" / "data" / corpus, translator.config.source_lang, 300, ReadReport())
+    pairs = list(
+        read_tatoeba(ROOT.parent / "shared" / "data" / corpus, translator.config.source_lang, 300, ReadReport())
+    )
     sources = [s for s, _ in pairs[::50] if len(s.split()) >= 4][:100]
     translations = translator.translate(sources, beam_size=1)
     on_ends = np.concatenate([np.isin(t.best.attention.argmax(1), [0, len(t.source_pieces) - 1]) for t in translations])

@@ -4,7 +4,7 @@ from nmt.tokenizer import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Tokenizer
 
 
 def _sentences(path, lang, count=3000):
-    return [s for s, _ in read_tatoeba(path, lang, 300, ReadReport())[:count]]
+    return [s for s, _ in list(read_tatoeba(path, lang, 300, ReadReport()))[:count]]
 
 
 def test_french_round_trip_and_special_ids():
@@ -36,7 +36,7 @@ def test_input_is_normalised_like_training_data():
 
 def test_characters_without_a_piece_round_trip_as_bytes():
     # Tatoeba's English has too few digits, "$" or "Q" for them to earn pieces of their own.
-    tokenizer = Tokenizer.train([s for _, s in read_tatoeba(FRA, "fr", 300, ReadReport())[:3000]], 600)
+    tokenizer = Tokenizer.train([s for _, s in list(read_tatoeba(FRA, "fr", 300, ReadReport()))[:3000]], 600)
     sentence = 'Queen "Zoë" paid $25 in 1999.'
     ids = tokenizer.encode(sentence)
     assert UNK_ID not in ids

@@ -51,7 +51,7 @@ def test_batches_are_length_bucketed_and_padded_for_teacher_forcing():
 
 
 def test_a_tiny_model_learns_a_small_real_set():
-    pairs = read_tatoeba(FRA, "fr", 300, ReadReport())[2000:2300]
+    pairs = list(read_tatoeba(FRA, "fr", 300, ReadReport()))[2000:2300]
     source_tokenizer = Tokenizer.train([s for s, _ in pairs], 556)
     target_tokenizer = Tokenizer.train([t for _, t in pairs], 506)
     examples, _ = encode_pairs(pairs, source_tokenizer, target_tokenizer, 60)
@@ -342,3 +342,36 @@ def test_the_checkpoint_records_the_attention_of_held_out_sentences_after_every_
     first, last = (np.asarray(e["attention"][0]) for e in (record["epochs"][0], record["epochs"][-1]))
     assert not np.array_equal(first, last), "the weights of each epoch, not one copy"
     assert record["sentences"][0]["source_tokens"][-1] == "</s>" == record["sentences"][0]["target_tokens"][-1]
+
+
+def test_a_streamed_run_trains_each_epoch_on_the_next_chunk_and_resumes_inside_one(tmp_path, monkeypatch, capsys):
+    from nmt import training
+    from nmt.data import PairStream
+
+    write_sample(tmp_path / "fra-sample.txt", lines=1000)
+    config = tiny_config(tmp_path, epochs=3, stream_pairs=300, max_minutes=1e-6)
+    train_until_scoring_fails(config, monkeypatch)
+    out = capsys.readouterr().out
+    assert "streamed (seed 1234)" in out and "stopping at step 1 of epoch 1" in out
+
+    chunks = []
+    chunk = PairStream.chunk
+    monkeypatch.setattr(
+        PairStream, "chunk", lambda stream, index, size: chunks.append(index) or chunk(stream, index, size)
+    )
+    training.train(dataclasses.replace(config, max_minutes=0.0), resume=True)
+    assert "resuming epoch 1 at step 2" in capsys.readouterr().out
+    assert chunks == [0, 1, 2], "each epoch trains the next chunk of the stream"
+    metrics = json.loads((tmp_path / "fr-en" / "metrics.json").read_text())
+    assert [h["epoch"] for h in metrics["training"]["history"]] == [1, 2, 3]
+    assert metrics["data"]["split"]["train"] == 1000 - 200 and metrics["data"]["train_pairs_used"] <= 300
+
+
+def test_a_streamed_corpus_25_times_larger_trains_in_about_the_same_memory(tmp_path):
+    from bench.stream_memory import SETTINGS, peak_rss_mb, write_corpus
+
+    settings = {**SETTINGS, "stream_pairs": 2000, "tokenizer_sample": 10_000, "valid_size": 100, "test_size": 100}
+    small, _ = peak_rss_mb(write_corpus(tmp_path / "small.txt", 20_000), tmp_path, settings)
+    large, _ = peak_rss_mb(write_corpus(tmp_path / "large.txt", 500_000), tmp_path, settings)
+    print(f"peak resident memory: {small:.0f} MB for 20k pairs, {large:.0f} MB for 500k")
+    assert large < 1.2 * small

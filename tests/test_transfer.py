@@ -13,7 +13,7 @@ from nmt.transfer import TARGET_SIDE_LAYERS, transfer_from
 
 @pytest.fixture(scope="module")
 def korean_tokenizer():
-    return Tokenizer.train([s for s, _ in read_tatoeba(KOR, "ko", 300, ReadReport())[:3000]], 1200)
+    return Tokenizer.train([s for s, _ in list(read_tatoeba(KOR, "ko", 300, ReadReport()))[:3000]], 1200)
 
 
 def test_init_from_copies_exactly_the_target_side(trained_checkpoint, korean_tokenizer):
@@ -48,7 +48,7 @@ def test_init_from_refuses_another_target_language(trained_checkpoint, korean_to
 def test_init_from_refuses_another_target_vocabulary(trained_checkpoint, korean_tokenizer):
     parent = load_checkpoint(trained_checkpoint)
     config = dataclasses.replace(parent.config, source_lang="ko")
-    other = Tokenizer.train([t for _, t in read_tatoeba(KOR, "ko", 300, ReadReport())[:3000]], 400)
+    other = Tokenizer.train([t for _, t in list(read_tatoeba(KOR, "ko", 300, ReadReport()))[:3000]], 400)
     child = build_model(config, korean_tokenizer, other)
     with pytest.raises(ValueError, match="target SentencePiece model differs"):
         transfer_from(trained_checkpoint, child, other, config)
