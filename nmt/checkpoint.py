@@ -175,9 +175,13 @@ class CheckedFolder:
     target_tokenizer: Tokenizer
     metrics: dict
     examples: list
+    weights_sha256: str
 
     def load(self) -> Checkpoint:
-        """The model built and its weights read (about half a second for a shipped checkpoint)."""
+        """The model built and its weights read (about half a second for a shipped checkpoint), from
+        the weights that were checked: a folder replaced since (a retrain) raises CheckpointError."""
+        if _sha256(self.directory / WEIGHTS) != self.weights_sha256:
+            raise CheckpointError(f"{self.directory / WEIGHTS}: changed since it was checked; load the folder again")
         model = build_model(self.config, self.source_tokenizer, self.target_tokenizer, to_load=True)
         read_weights(model, self.directory / WEIGHTS)
         return Checkpoint(self.config, model, self.source_tokenizer, self.target_tokenizer, self.metrics, self.examples)
@@ -214,7 +218,7 @@ def check_checkpoint(directory) -> CheckedFolder:
             raise CheckpointError(f"{directory / name}: not a usable SentencePiece model ({error})") from None
     metrics = _optional_json(directory / METRICS, dict)
     examples = _optional_json(directory / EXAMPLES, list)
-    return CheckedFolder(directory, config, tokenizers[0], tokenizers[1], metrics, examples)
+    return CheckedFolder(directory, config, tokenizers[0], tokenizers[1], metrics, examples, manifest[WEIGHTS])
 
 
 def load_checkpoint(directory) -> Checkpoint:

@@ -29,7 +29,7 @@ from nmt.analysis import (
     analyze,
     merge_pieces,
 )
-from nmt.checkpoint import CheckpointError
+from nmt.checkpoint import CheckedFolder, CheckpointError
 from nmt.plotting import attention_heatmap, piece_strip, source_bars
 from nmt.serving import ServedPairs
 from nmt.translator import Translator
@@ -166,10 +166,11 @@ def _step_views(result: dict, index: int, step: int, merged: bool):
     return summary, alternatives, piece_strip(source, weights, "no weight", "all the weight"), bars
 
 
-def learning_views(translator: Translator, index, epoch):
+def learning_views(checkpoint: CheckedFolder, index, epoch):
     """The "While it learned" tab: held-out sentence `index` under the weights of epoch `epoch` (the
-    last if None) → sentence choices, epoch slider, heatmap and a note."""
-    record = (translator.checkpoint.metrics.get("training") or {}).get("attention_by_epoch") or {}
+    last if None) → sentence choices, epoch slider, heatmap and a note. From the checkpoint's record
+    alone (its metrics and source tokenizer), without its model."""
+    record = (checkpoint.metrics.get("training") or {}).get("attention_by_epoch") or {}
     sentences, epochs = record.get("sentences") or [], record.get("epochs") or []
     if not sentences or not epochs:
         note = "This checkpoint has no record of its attention during training."
@@ -178,7 +179,7 @@ def learning_views(translator: Translator, index, epoch):
     shown = len(epochs) if epoch is None else min(max(int(epoch), 1), len(epochs))
     sentence = sentences[index]
     choices = [
-        f"{i + 1}. {translator.source_tokenizer.decode_pieces(s['source_tokens'])}" for i, s in enumerate(sentences)
+        f"{i + 1}. {checkpoint.source_tokenizer.decode_pieces(s['source_tokens'])}" for i, s in enumerate(sentences)
     ]
     heatmap = attention_heatmap(
         sentence["source_tokens"],
@@ -214,13 +215,13 @@ def failure_banner(failures: dict[str, str]) -> str:
     )
 
 
-def compare_views(pairs: Mapping[str, Translator], text, first: tuple, second: tuple, index, merged: bool):
+def compare_views(pairs: ServedPairs, text, first: tuple, second: tuple, index, merged: bool):
     """The Compare tab: sentence `index` of `text` under two (pair, beam size) decodings → two
     heatmaps and a Markdown line each, after any notice and which sentence of how many it is."""
     if (
-        pairs.get(first[0])
-        and pairs.get(second[0])
-        and pairs[first[0]].config.source_lang != pairs[second[0]].config.source_lang
+        first[0] in pairs
+        and second[0] in pairs
+        and pairs.folder(first[0]).config.source_lang != pairs.folder(second[0]).config.source_lang
     ):
         raise gr.Error(f"{first[0]} and {second[0]} do not translate from the same language.")
     heatmaps, lines = [], []
@@ -299,7 +300,7 @@ def _input_controls(pairs: ServedPairs) -> SimpleNamespace:
             reference = gr.Textbox(label="Reference translation (optional)", lines=1)
         with gr.Column(scale=2):
             pair = gr.Dropdown(names, value=names[0] if names else None, label="Language pair")
-            default_beam = pairs.config(names[0]).beam_size if names else 1
+            default_beam = pairs.folder(names[0]).config.beam_size if names else 1
             beam = gr.Slider(1, MAX_BEAM, value=default_beam, step=1, label="Beam size (1 = greedy)")
             max_length = gr.Slider(5, MAX_OUTPUT_PIECES, value=100, step=1, label="Maximum output length (pieces)")
             translate = gr.Button("Translate", variant="primary")
@@ -509,7 +510,7 @@ def build(pairs: ServedPairs, failures: dict[str, str] | None = None, examples=(
         )
 
         def show_learning(pair_value, index=None, epoch=None):
-            return learning_views(pairs[pair_value], index, epoch) if pair_value in pairs else [gr.skip()] * 4
+            return learning_views(pairs.folder(pair_value), index, epoch) if pair_value in pairs else [gr.skip()] * 4
 
         for event in (demo.load, inputs.pair.change):
             event(show_learning, [inputs.pair], learning.outputs, api_visibility="private")

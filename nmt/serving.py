@@ -13,7 +13,6 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from nmt.checkpoint import CheckedFolder, CheckpointError, check_checkpoint, resolve
-from nmt.config import Config
 from nmt.translator import Translator
 
 log = logging.getLogger("nmt.app")
@@ -22,27 +21,34 @@ log = logging.getLogger("nmt.app")
 class ServedPairs(Mapping):
     """Pair name → :class:`Translator`, in the order the pairs were added. Each model is built once,
     on first use: by :func:`warm_up` or by the first request for that pair, whichever comes first; a
-    request for another pair does not wait for it."""
+    request for another pair does not wait for it. A model that cannot be built fails every request
+    for its pair with the same error, without trying again."""
 
     def __init__(self) -> None:
         self._folders: dict[str, CheckedFolder] = {}
-        self._translators: dict[str, Translator] = {}
+        self._built: dict[str, Translator | CheckpointError] = {}
         self._building: dict[str, threading.Lock] = {}
 
     def add(self, name: str, folder: CheckedFolder) -> None:
         self._folders[name] = folder
         self._building[name] = threading.Lock()
 
-    def config(self, name: str) -> Config:
-        """The pair's configuration, without building its model."""
-        return self._folders[name].config
+    def folder(self, name: str) -> CheckedFolder:
+        """The pair's checked folder (configuration, tokenizers, metrics), without building its model."""
+        return self._folders[name]
 
     def __getitem__(self, name: str) -> Translator:
         folder = self._folders[name]
         with self._building[name]:
-            if name not in self._translators:
-                self._translators[name] = Translator(folder.load())
-        return self._translators[name]
+            if name not in self._built:
+                try:
+                    self._built[name] = Translator(folder.load())
+                except CheckpointError as error:
+                    self._built[name] = error
+        built = self._built[name]
+        if isinstance(built, CheckpointError):
+            raise built
+        return built
 
     def __contains__(self, name) -> bool:  # without building (Mapping's would)
         return name in self._folders

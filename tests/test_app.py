@@ -151,15 +151,17 @@ def test_the_failure_banner_shows_names_and_reasons_literally():
     assert banner == "⚠️ `<b>x</b>` could not be loaded: `x/config.json: a & b`", "code spans escape by themselves"
 
 
-def test_compare_shows_the_chosen_sentence_and_says_which(translator):
+def test_compare_shows_the_chosen_sentence_and_says_which(trained_checkpoint):
     from nmt.analysis import analyze
     from nmt.interface import compare_views
+    from nmt.serving import load_pairs
 
+    pairs, _, _ = load_pairs([str(trained_checkpoint)])
     text = "Je suis content. Il fait froid."
-    second = analyze(translator, text, "", 1)["segments"][1]["translation"]
-    _, _, markdown = compare_views({"fr-en": translator}, text, ("fr-en", 1), ("fr-en", 2), 1, False)
+    second = analyze(pairs["fr-en"], text, "", 1)["segments"][1]["translation"]
+    _, _, markdown = compare_views(pairs, text, ("fr-en", 1), ("fr-en", 2), 1, False)
     assert markdown.startswith("Sentence 2 of 2") and second in markdown.splitlines()[1]
-    _, _, markdown = compare_views({"fr-en": translator}, "Bonjour. " * 300, ("fr-en", 1), ("fr-en", 1), 0, False)
+    _, _, markdown = compare_views(pairs, "Bonjour. " * 300, ("fr-en", 1), ("fr-en", 1), 0, False)
     assert markdown.startswith("The text was cut to its first 2000 characters.")
 
 
@@ -183,15 +185,16 @@ def test_the_step_view_says_why_beam_search_kept_a_less_probable_piece():
     assert "more probable" not in second
 
 
-def test_the_learning_tab_shows_each_epoch_or_says_there_is_no_record(translator):
+def test_the_learning_tab_shows_each_epoch_or_says_there_is_no_record(trained_checkpoint):
+    from nmt.checkpoint import check_checkpoint
     from nmt.interface import learning_views
-    from nmt.translator import Translator
 
-    sentences, slider, heatmap, note = learning_views(translator, 0, 1)
+    folder = check_checkpoint(trained_checkpoint)
+    sentences, slider, heatmap, note = learning_views(folder, 0, 1)
     assert slider.maximum == 2 and slider.value == 1 and "after epoch 1 of 2" in heatmap
     assert len(sentences.choices) >= 1 and "data-step" not in heatmap, "rows are the reference, not steps"
-    _, last, latest, _ = learning_views(translator, 0, None)
+    _, last, latest, _ = learning_views(folder, 0, None)
     assert last.value == 2 and latest != heatmap
-    without = Translator(dataclasses.replace(translator.checkpoint, metrics={"training": {}}))  # an older checkpoint
+    without = dataclasses.replace(folder, metrics={"training": {}})  # an older checkpoint
     *_, nothing, note = learning_views(without, 0, None)
     assert nothing is None and "no record of its attention during training" in note

@@ -8,7 +8,7 @@ import threading
 import gradio as gr
 import pytest
 
-from nmt.checkpoint import CheckedFolder
+from nmt.checkpoint import CheckedFolder, CheckpointError
 from nmt.serving import checkpoint_specs, load_pairs, warm_up
 
 
@@ -58,7 +58,7 @@ def test_a_model_is_built_once_on_first_use_and_only_for_its_pair(trained_checkp
     assert not failures and list(pairs) == [trained_checkpoint.name, "other"]
     built, load = [], CheckedFolder.load
     monkeypatch.setattr(CheckedFolder, "load", lambda folder: built.append(folder.directory.name) or load(folder))
-    assert pairs.config("other").pair == "fr-en" and not built, "the configuration needs no model"
+    assert pairs.folder("other").config.pair == "fr-en" and not built, "the configuration needs no model"
     translators = []
     threads = [threading.Thread(target=lambda: translators.append(pairs[trained_checkpoint.name])) for _ in range(4)]
     for thread in threads:
@@ -85,3 +85,13 @@ def test_a_model_that_cannot_be_built_fails_its_own_requests_only(trained_checkp
     with pytest.raises(gr.Error, match="The broken model could not be loaded"):
         _analyze(pairs, "Bonjour.", "broken", "", 1)
     assert _analyze(pairs, "Bonjour.", trained_checkpoint.name, "", 1)["translation"]
+
+
+def test_weights_replaced_after_the_check_are_not_loaded(trained_checkpoint, tmp_path):
+    """A retrain that replaces the folder while the app runs: the new weights would not match the
+    configuration and tokenizers read at the start."""
+    served = shutil.copytree(trained_checkpoint, tmp_path / "served")
+    pairs, _, _ = load_pairs([str(served)])
+    (served / "weights.h5").write_bytes((served / "weights.h5").read_bytes() + b"\0")
+    with pytest.raises(CheckpointError, match="changed since it was checked"):
+        pairs["served"]
