@@ -197,8 +197,8 @@ def _from_folder(folder: Path, item: str) -> str:
 
 
 def with_absolute_paths(config: Config) -> Config:
-    """`config` with every path absolute (taken from the working directory): two configurations read
-    in different folders are equal when they name the same files."""
+    """`config` with every path absolute and resolved (from the working directory): two configurations
+    read in different folders are equal when they name the same files."""
     paths = {key: [_absolute(item.strip()) for item in getattr(config, key).split(",")] for key in PATH_KEYS}
     return dataclasses.replace(config, **{key: ",".join(items) for key, items in paths.items()})
 
@@ -206,7 +206,7 @@ def with_absolute_paths(config: Config) -> Config:
 def _absolute(item: str) -> str:
     if not item or item.startswith("hf:"):
         return item
-    return os.path.abspath(item)
+    return os.path.realpath(item)
 
 
 def sections(path) -> list[str]:
