@@ -258,10 +258,25 @@ class PairStream:
             self.reports[spec] = report
         self.pairs_per_pass, self.dropped = count, dropped
 
-    def chunk(self, index: int, size: int) -> list[Pair]:
-        """Chunk `index` of `size` pairs of the stream read pass after pass (after one complete pass)."""
+    def chunks(self, first: int, size: int) -> Iterator[list[Pair]]:
+        """Chunk `first` of `size` pairs of the stream read pass after pass, then the chunks after it,
+        reading on (the pairs before chunk `first` are skipped once, not encoded). Counts a pass
+        first if none is complete yet."""
+        if self.pairs_per_pass is None:
+            for _ in self:
+                pass
         if not self.pairs_per_pass:
-            raise ValueError("no training pairs in the stream" if self.pairs_per_pass == 0 else "count a pass first")
-        start = index * size % self.pairs_per_pass
-        passes = itertools.chain.from_iterable(itertools.repeat(self))
-        return list(itertools.islice(passes, start, start + size))
+            raise ValueError("no training pairs in the stream")
+        pairs, skipped = self._pass_after_pass(), first * size % self.pairs_per_pass
+        next(itertools.islice(pairs, skipped, skipped), None)  # reads past the first `skipped` pairs
+        while True:
+            yield list(itertools.islice(pairs, size))
+
+    def _pass_after_pass(self) -> Iterator[Pair]:
+        while True:
+            empty = True
+            for pair in self:
+                empty = False
+                yield pair
+            if empty:
+                raise ValueError(f"{', '.join(self.specs)}: the training corpora hold no pairs any more")

@@ -60,6 +60,11 @@ def _specs(corpora: str) -> list[str]:
     return [spec for spec in (s.strip() for s in corpora.split(",")) if spec]
 
 
+def _english_side(config: Config) -> int:
+    """Which side of a pair is English, the side the held-out splits group by."""
+    return 0 if config.source_lang == "en" else 1
+
+
 def _read_corpora(specs: str, config: Config, reports: dict) -> list:
     pairs = []
     for spec in _specs(specs):
@@ -82,7 +87,7 @@ def read_split(config: Config) -> tuple[Split, dict]:
     pairs = _read_corpora(config.data, config, reports)
     if not pairs:
         raise ValueError("no training data: set `data` in config.ini or pass --data FILE")
-    english_side = 0 if config.source_lang == "en" else 1
+    english_side = _english_side(config)
     split = split_by_english(pairs, english_side, config.valid_size, config.test_size, config.seed)
     log(
         f"split by English sentence (seed {config.seed}): "
@@ -100,7 +105,7 @@ def read_split(config: Config) -> tuple[Split, dict]:
 def _stream_split(config: Config) -> tuple[Split, dict]:
     """The split of a streamed run: held-out pairs drawn from ``config.data`` in one pass (a split of
     its own, :func:`~nmt.data.held_out_of_stream`), and a stream of every other training pair."""
-    langs, english_side = (config.source_lang, config.target_lang), 0 if config.source_lang == "en" else 1
+    langs, english_side = (config.source_lang, config.target_lang), _english_side(config)
     corpora = PairStream(_specs(config.data), langs, config.max_chars, english_side)
     valid, test = held_out_of_stream(corpora, english_side, config.valid_size, config.test_size, config.seed)
     if not test:
@@ -114,7 +119,7 @@ def _stream_split(config: Config) -> tuple[Split, dict]:
         log(f"{spec}: {report}")
     log(
         f"split by English sentence, streamed (seed {config.seed}): {train.pairs_per_pass} train "
-        f"({train.dropped} share an English sentence held out), {len(valid)} valid, {len(test)} test; "
+        f"({train.dropped} pairs of held-out English sentences left out), {len(valid)} valid, {len(test)} test; "
         f"trained {config.stream_pairs} pairs an epoch"
     )
     return Split(train=train, valid=valid, test=test), reports
@@ -249,12 +254,14 @@ def train(config: Config, resume: bool = False, command: str = "") -> Path:
 
 class TrainingExamples:
     """Each epoch's training examples: every training pair, encoded once, or with ``stream_pairs``
-    that epoch's chunk of the stream, encoded when its epoch starts. `used` and `target_tokens` are
-    an epoch's examples and their target tokens (eos included): the last chunk's, for a stream."""
+    that epoch's chunk of the stream, encoded when its epoch starts (reading on from the last chunk).
+    `used` and `target_tokens` count an epoch's examples and their target tokens (eos included): for a
+    stream, those of the last chunk encoded, or of chunk 0 if none was."""
 
     def __init__(self, config: Config, split: Split, tokenizers, guides):
         self.config, self.split, self.tokenizers = config, split, tokenizers
-        self.used = self.target_tokens = 0
+        self._used = self._target_tokens = 0
+        self._chunks, self._next_epoch = None, None
         self.encoded = None if config.stream_pairs else self._encode(split.train, guides)
 
     def _encode(self, pairs, guides=None) -> list:
@@ -262,13 +269,26 @@ class TrainingExamples:
         langs = (config.source_lang, config.target_lang)
         examples, too_long = encode_pairs(pairs, *self.tokenizers, config.max_pieces, guides, langs)
         log(f"{len(examples)} training pairs ({too_long} skipped: over {config.max_pieces} pieces)")
-        self.used, self.target_tokens = len(examples), sum(len(e[1]) + 1 for e in examples)
+        self._used, self._target_tokens = len(examples), sum(len(e[1]) + 1 for e in examples)
         return examples
 
     def __call__(self, epoch: int) -> list:
         if self.encoded is not None:
             return self.encoded
-        return self._encode(self.split.train.chunk(epoch, self.config.stream_pairs))
+        if epoch != self._next_epoch:  # the first epoch of this process
+            self._chunks = self.split.train.chunks(epoch, self.config.stream_pairs)
+        self._next_epoch = epoch + 1
+        return self._encode(next(self._chunks))
+
+    @property
+    def used(self) -> int:
+        if not self._used and self.encoded is None:
+            self(0)
+        return self._used
+
+    @property
+    def target_tokens(self) -> int:
+        return self._target_tokens if self.used else 0
 
 
 def _train_model(

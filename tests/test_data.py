@@ -147,8 +147,13 @@ def test_a_pair_stream_leaves_out_held_out_sentences_and_serves_chunks_pass_afte
     assert [t for _, t in stream] == [f"Sentence {i}." for i in range(10) if i != 3]
     assert stream.pairs_per_pass == 9 and stream.dropped == 1 and stream.reports[str(path)].skipped["malformed"] == 1
     # Chunks of 4 run on into the next pass: chunk 2 is the last pair of a pass and the first three of the next.
-    assert [t for _, t in stream.chunk(2, 4)] == ["Sentence 9.", "Sentence 0.", "Sentence 1.", "Sentence 2."]
-    assert stream.chunk(0, 4) == list(stream)[:4]
+    chunks = stream.chunks(2, 4)
+    assert [t for _, t in next(chunks)] == ["Sentence 9.", "Sentence 0.", "Sentence 1.", "Sentence 2."]
+    assert [t for _, t in next(chunks)] == ["Sentence 4.", "Sentence 5.", "Sentence 6.", "Sentence 7."]
+    assert next(stream.chunks(0, 4)) == list(stream)[:4]
+    path.write_text("", encoding="utf-8")
+    with pytest.raises(ValueError, match="hold no pairs any more"):
+        next(stream.chunks(0, 4))
 
 
 def test_a_uniform_sample_keeps_everything_in_order_when_it_can_and_draws_evenly_when_not():
