@@ -54,20 +54,22 @@ def summary(directory: Path) -> dict:
 def held_out_scores(parent: Path, runs: dict) -> dict:
     """Per run, BLEU with its beam on the validation split (which chose the shipped settings) and on the
     test pairs whose English sentence, grouped as the split groups it, is not in the parent's training
-    split."""
+    split (with how many they are: a retrained parent trained on other sentences)."""
     parent_split, _ = read_split(load_checkpoint(parent).config)
     # Pairs are (source, target); parent and child share the target language.
     seen = {english_group(pair, 1) for pair in parent_split.train}
-    valid, unseen_test = {}, {}
+    valid, unseen_by_parent = {}, {}
     for label, directory in runs.items():
         checkpoint = load_checkpoint(directory)
         split, _ = read_split(checkpoint.config)
         translator = Translator(checkpoint)
         unseen = [pair for pair in split.test if english_group(pair, 1) not in seen]
-        for scores, pairs in ((valid, split.valid), (unseen_test, unseen)):
-            hypotheses = translator.translate_texts([s for s, _ in pairs], checkpoint.config.beam_size)
-            scores[label] = round(corpus_scores(hypotheses, [t for _, t in pairs]).bleu, 2)
-    return {"valid_bleu": valid, "unseen_by_parent": {"test_sentences": len(unseen), "bleu": unseen_test}}
+        valid[label], unseen_bleu = (
+            round(corpus_scores(translator.translate_texts([s for s, _ in pairs]), [t for _, t in pairs]).bleu, 2)
+            for pairs in (split.valid, unseen)
+        )
+        unseen_by_parent[label] = {"test_sentences": len(unseen), "bleu": unseen_bleu}
+    return {"valid_bleu": valid, "unseen_by_parent": unseen_by_parent}
 
 
 def main():
@@ -96,7 +98,7 @@ def main():
         if variants:
             scores = held_out_scores(Path(next(iter(variants.values()))["init_from"]), variant_dirs)
             record["valid_bleu"] |= scores["valid_bleu"]
-            record["unseen_by_parent"]["bleu"] |= scores["unseen_by_parent"]["bleu"]
+            record["unseen_by_parent"] |= scores["unseen_by_parent"]
     else:
         runs = {"scratch": args.scratch, "transfer": args.transfer} | variant_dirs
         record = new_record(scratch, transfer, variants, held_out_scores(Path(transfer["init_from"]), runs))
