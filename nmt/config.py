@@ -181,7 +181,7 @@ def read_config(path, section: str, overrides: dict | None = None) -> Config:
     folder = Path(path).parent
     for key in PATH_KEYS:
         if values.get(key):
-            values[key] = ",".join(_from_folder(folder, item.strip()) for item in values[key].split(","))
+            values[key] = _each_path(values[key], lambda item: _from_folder(folder, item))
     if "-" in section:
         values.setdefault("source_lang", section.split("-")[0])
         values.setdefault("target_lang", section.split("-")[1])
@@ -189,24 +189,27 @@ def read_config(path, section: str, overrides: dict | None = None) -> Config:
     return Config.from_dict(values)
 
 
+def corpus_specs(value: str) -> list[str]:
+    """The corpora of a ``data`` or ``train_data`` value: its comma-separated items, blanks left out."""
+    return [item for item in (item.strip() for item in value.split(",")) if item]
+
+
+def _each_path(value: str, change) -> str:
+    """`value`, comma-separated paths (possibly ``FILE:SRC:TGT``) or ``hf:OWNER/REPO`` names, with
+    `change` applied to each path."""
+    items = (item.strip() for item in value.split(","))
+    return ",".join(item if not item or item.startswith("hf:") else change(item) for item in items)
+
+
 def _from_folder(folder: Path, item: str) -> str:
-    """`item` (a path, possibly ``FILE:SRC:TGT``, or ``hf:OWNER/REPO``) as seen from the working directory."""
-    if not item or item.startswith("hf:") or Path(item).is_absolute():
-        return item
-    return os.path.relpath(folder / item)
+    """A path of the INI file in `folder` as seen from the working directory."""
+    return item if Path(item).is_absolute() else os.path.relpath(folder / item)
 
 
 def with_absolute_paths(config: Config) -> Config:
     """`config` with every path absolute and resolved (from the working directory): two configurations
     read in different folders are equal when they name the same files."""
-    paths = {key: [_absolute(item.strip()) for item in getattr(config, key).split(",")] for key in PATH_KEYS}
-    return dataclasses.replace(config, **{key: ",".join(items) for key, items in paths.items()})
-
-
-def _absolute(item: str) -> str:
-    if not item or item.startswith("hf:"):
-        return item
-    return os.path.realpath(item)
+    return dataclasses.replace(config, **{key: _each_path(getattr(config, key), os.path.realpath) for key in PATH_KEYS})
 
 
 def sections(path) -> list[str]:

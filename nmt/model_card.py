@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nmt.config import Config
+from nmt.config import Config, corpus_specs
 from nmt.metrics import LONG_SENTENCE_WORDS
 
 # The held-out scores of metrics.json's "test" that the Hub's model index lists: (key, name).
@@ -17,7 +17,7 @@ def hub_metadata(config: Config, metrics: dict) -> str:
     from huggingface_hub import EvalResult, ModelCardData
 
     # The test split comes from `data` alone (train_data corpora only add to training).
-    test, corpora = metrics["test"], [c.strip() for c in config.data.split(",") if c.strip()]
+    test, corpora = metrics["test"], corpus_specs(config.data)
     dataset = f"held-out test split of {', '.join(Path(c.split(':')[0]).name for c in corpora)}"
     # manythings.org's Tatoeba archives unpack as fra-eng/fra.txt, kor-eng/kor.txt, ...
     tatoeba = any(Path(c.split(":")[0]).parent.name.split("-")[1:2] == ["eng"] for c in corpora)

@@ -23,7 +23,7 @@ import numpy as np
 from nmt import checkpoint as ckpt
 from nmt.alignment import guide_alignments
 from nmt.batching import Batches, encode_pairs, teacher_forcing_arrays
-from nmt.config import Config, with_absolute_paths
+from nmt.config import Config, corpus_specs, with_absolute_paths
 from nmt.data import (
     PairStream,
     ReadReport,
@@ -56,10 +56,6 @@ from nmt.translator import Translator
 # Data
 
 
-def _specs(corpora: str) -> list[str]:
-    return [spec for spec in (s.strip() for s in corpora.split(",")) if spec]
-
-
 def _english_side(config: Config) -> int:
     """Which side of a pair is English, the side the held-out splits group by."""
     return 0 if config.source_lang == "en" else 1
@@ -67,12 +63,17 @@ def _english_side(config: Config) -> int:
 
 def _read_corpora(specs: str, config: Config, reports: dict) -> list:
     pairs = []
-    for spec in _specs(specs):
+    for spec in corpus_specs(specs):
         report = ReadReport()
         pairs.extend(read_corpus(spec, config.source_lang, config.target_lang, config.max_chars, report))
-        log(f"{spec}: {report}")
-        reports[spec] = {"kept": report.kept, "skipped": dict(report.skipped)}
+        _record(reports, spec, report)
     return pairs
+
+
+def _record(reports: dict, spec: str, report: ReadReport) -> None:
+    """Logs what reading corpus `spec` kept and skipped, and records it in `reports` for the metrics."""
+    log(f"{spec}: {report}")
+    reports[spec] = {"kept": report.kept, "skipped": dict(report.skipped)}
 
 
 def read_split(config: Config) -> tuple[Split, dict]:
@@ -106,17 +107,18 @@ def _stream_split(config: Config) -> tuple[Split, dict]:
     """The split of a streamed run: held-out pairs drawn from ``config.data`` in one pass (a split of
     its own, :func:`~nmt.data.held_out_of_stream`), and a stream of every other training pair."""
     langs, english_side = (config.source_lang, config.target_lang), _english_side(config)
-    corpora = PairStream(_specs(config.data), langs, config.max_chars, english_side)
+    corpora = PairStream(corpus_specs(config.data), langs, config.max_chars, english_side)
     valid, test = held_out_of_stream(corpora, english_side, config.valid_size, config.test_size, config.seed)
     if not test:
         raise ValueError("no training data: set `data` in config.ini or pass --data FILE")
     held_out = {english_group(pair, english_side) for pair in valid + test}
-    train = PairStream(_specs(config.data) + _specs(config.train_data), langs, config.max_chars, english_side, held_out)
+    specs = corpus_specs(config.data) + corpus_specs(config.train_data)
+    train = PairStream(specs, langs, config.max_chars, english_side, held_out)
     for _ in train:  # one pass counts it
         pass
-    reports = {spec: {"kept": r.kept, "skipped": dict(r.skipped)} for spec, r in train.reports.items()}
+    reports: dict = {}
     for spec, report in train.reports.items():
-        log(f"{spec}: {report}")
+        _record(reports, spec, report)
     log(
         f"split by English sentence, streamed (seed {config.seed}): {train.pairs_per_pass} train "
         f"({train.dropped} pairs of held-out English sentences left out), {len(valid)} valid, {len(test)} test; "
