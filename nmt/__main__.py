@@ -64,13 +64,13 @@ def _parser() -> argparse.ArgumentParser:
     calibrate = commands.add_parser(
         "calibrate",
         help="record in a checkpoint which inputs are beyond what it knows (the app's notice)",
-        description="Measures the checkpoint's own training split (source lengths) and test split (confidence "
-        "of its translations), sets the limits of nmt/familiarity.py, reports the share of held-out and "
+        description="Measures the checkpoint's own validation split (source lengths, confidence of its "
+        "translations), sets the limits of nmt/familiarity.py, reports the share of its test split and of "
         "out-of-domain sentences they flag, and writes them into the checkpoint's metrics.json.",
     )
     calibrate.add_argument("--checkpoint", required=True, help="checkpoint folder (its config names its data)")
     calibrate.add_argument("--out-of-domain", required=True, help="source sentences of another domain, one a line")
-    calibrate.add_argument("--limit", type=int, default=500, help="held-out and out-of-domain sentences (default 500)")
+    calibrate.add_argument("--limit", type=int, default=500, help="validation, test and out-of-domain sentences (default 500)")
 
     fetch = commands.add_parser(
         "fetch-data",
@@ -93,7 +93,7 @@ def _calibrate(args, translator) -> int:
     out_of_domain = [line for line in out_of_domain if line][: args.limit]
     record = calibrate(
         translator,
-        [s for s, _ in split.train],
+        [s for s, _ in split.valid[: args.limit]],
         [s for s, _ in split.test[: args.limit]],
         out_of_domain,
         Path(args.out_of_domain).name,
