@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     calibrate.add_argument("--checkpoint", required=True, help="checkpoint folder (its config names its data)")
     calibrate.add_argument("--out-of-domain", required=True, help="source sentences of another domain, one a line")
-    calibrate.add_argument("--limit", type=int, default=500, help="validation, test and out-of-domain sentences (default 500)")
+    calibrate.add_argument("--limit", type=int, default=500, help="sentences of each set (default 500)")
 
     fetch = commands.add_parser(
         "fetch-data",

@@ -63,9 +63,7 @@ def calibrate(translator, validation: list[str], test: list[str], out_of_domain:
     validation_measured = _measure(translator, validation)
     limits = Familiarity(
         longest_source_pieces=int(np.percentile([n for n, _ in validation_measured], LENGTH_PERCENTILE)),
-        lowest_mean_log_prob=round(
-            float(np.percentile([m for _, m in validation_measured], CONFIDENCE_PERCENTILE)), 4
-        ),
+        lowest_mean_log_prob=round(float(np.percentile([m for _, m in validation_measured], CONFIDENCE_PERCENTILE)), 4),
     )
 
     def flagged(sentences) -> float:
