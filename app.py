@@ -26,9 +26,9 @@ def main() -> None:
 
     from nmt.interface import build
     from nmt.serving import checkpoint_specs, load_pairs, warm_up
-    from nmt.translator import use_decoding_threads
+    from nmt.translator import use_decoding_settings
 
-    use_decoding_threads()
+    use_decoding_settings()
     specs = checkpoint_specs(args.checkpoint, os.environ.get("NMT_CHECKPOINTS", ""), CHECKPOINTS)
     pairs, failures, examples = load_pairs(specs)
     if not pairs:

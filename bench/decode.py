@@ -30,7 +30,7 @@ from keras import ops  # noqa: E402
 
 from nmt.tokenizer import BOS_ID, EOS_ID, PAD_ID  # noqa: E402
 from nmt.training import read_split  # noqa: E402
-from nmt.translator import Translator, use_decoding_threads  # noqa: E402
+from nmt.translator import Translator, use_decoding_settings  # noqa: E402
 
 
 def naive_greedy(model, source_ids, max_length):
@@ -84,7 +84,7 @@ def main():
     parser.add_argument("--passes", type=int, default=3)
     args = parser.parse_args()
 
-    use_decoding_threads()  # as the app and the command line do
+    use_decoding_settings()  # as the app and the command line do
     translator = Translator.load(args.checkpoint)
     config = translator.config
     if args.data:

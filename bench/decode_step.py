@@ -30,7 +30,7 @@ from nmt.checkpoint import load_checkpoint  # noqa: E402
 from nmt.model import Seq2Seq  # noqa: E402
 from nmt.search import Searcher  # noqa: E402
 from nmt.tokenizer import EOS_ID  # noqa: E402
-from nmt.translator import use_decoding_threads  # noqa: E402
+from nmt.translator import use_decoding_settings  # noqa: E402
 
 SOURCE = np.arange(5, 15, dtype=np.int32)[None]  # 10 source pieces (eos not needed for timing)
 
@@ -62,7 +62,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=40)
     args = parser.parse_args()
 
-    use_decoding_threads()
+    use_decoding_settings()
     shipped = load_checkpoint(args.checkpoint).model
     config = shipped.config
     models = {"shipped": shipped}

@@ -206,9 +206,9 @@ def main(argv=None) -> int:
         return _fetch_data(args)
 
     from nmt.checkpoint import CheckpointError
-    from nmt.translator import Translator, use_decoding_threads
+    from nmt.translator import Translator, use_decoding_settings
 
-    use_decoding_threads()
+    use_decoding_settings()
     try:
         translator = Translator.load(args.checkpoint)
     except CheckpointError as error:

@@ -38,6 +38,15 @@ class LuongAttention(layers.Layer):
             self.W_k = layers.Dense(units, use_bias=False, name="W_k")
             self.v_a = layers.Dense(1, use_bias=False, name="v_a")
 
+    def build(self, input_shape):
+        """Creates the score's weights; input_shape (B, T, H) of the queries (the keys have the same H)."""
+        shapes = {"W_a": input_shape, "W_q": input_shape, "W_k": input_shape, "v_a": (*input_shape[:-1], self.units)}
+        for name, shape in shapes.items():
+            layer = getattr(self, name, None)
+            if layer is not None and not layer.built:  # keys() may have built W_a or W_k already
+                layer.build(shape)
+        self.built = True
+
     def keys(self, encoder_outputs):
         """(B, S, H) encoder outputs h̄_s → (B, S, H) keys to score against."""
         if self.score == "general":

@@ -13,17 +13,21 @@ from nmt.search import Hypothesis, Searcher
 from nmt.tokenizer import EOS_ID
 
 
-def use_decoding_threads() -> None:
-    """Thread settings for a process that decodes: one thread per operation, with independent
-    operations (the encoder's two directions, concurrent requests) side by side on the cores.
+def use_decoding_settings() -> None:
+    """TensorFlow's settings for a process that decodes: one thread per operation, with independent
+    operations (the encoder's two directions, concurrent requests) side by side on the cores; and
+    no Grappler graph optimisation of the compiled searches.
 
     Decoding runs many small operations in sequence, where splitting each across cores costs more
-    than it gains (bench/decode.py: greedy 9.0 ms instead of 10.3 ms on 2 cores). Must run before
-    TensorFlow executes anything; training keeps TensorFlow's defaults.
+    than it gains (bench/decode.py: greedy 9.0 ms instead of 10.3 ms on 2 cores). Grappler's passes
+    took 0.2 s of the first beam search's 0.8 s, and the searches run as fast without them
+    (bench/README.md). Must run before TensorFlow executes anything; training keeps TensorFlow's
+    defaults.
     """
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
+        tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
         try:
             tf.config.threading.set_intra_op_parallelism_threads(1)
             tf.config.threading.set_inter_op_parallelism_threads(os.cpu_count() or 1)

@@ -17,6 +17,25 @@ def _model(**overrides):
     return model
 
 
+@pytest.mark.parametrize("score", ["dot", "general", "concat"])
+@pytest.mark.parametrize("bidirectional", [True, False])
+@pytest.mark.parametrize("input_feeding", [True, False])
+def test_weights_built_from_shapes_are_those_a_forward_pass_creates(score, bidirectional, input_feeding):
+    """Checkpoints are read by layer name and weight position: building from the configured sizes
+    must create exactly the weights, in the order, that running the model creates."""
+    built = _model(score=score, bidirectional=bidirectional, input_feeding=input_feeding)
+    called = Seq2Seq(built.config, 40, 50)
+    one = np.ones((1, 2), np.int32)
+    called.decode(one, called.encode(one))  # creates each layer's weights on first use
+
+    def layout(model):  # what a checkpoint file records: per layer, its weights by position
+        return [
+            (layer.name, [(w.name, tuple(w.shape)) for w in layer.weights]) for layer in model.layers if layer.weights
+        ]
+
+    assert layout(built) == layout(called)
+
+
 @pytest.mark.parametrize("init_from_encoder", [True, False])
 @pytest.mark.parametrize("input_feeding", [True, False])
 @pytest.mark.parametrize("bidirectional", [True, False])

@@ -124,12 +124,13 @@ def test_forced_decoding_of_greedy_output_reproduces_its_probabilities_and_atten
 
 
 @pytest.mark.skipif(os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow", reason="TensorFlow's threads")
-def test_decoding_processes_run_one_thread_per_operation():
+def test_decoding_processes_run_one_thread_per_operation_and_no_graph_optimiser():
     """What the app and the command line call before they decode anything."""
     code = (
-        "import tensorflow as tf; from nmt.translator import use_decoding_threads; use_decoding_threads(); "
+        "import tensorflow as tf; from nmt.translator import use_decoding_settings; use_decoding_settings(); "
         "import os; print(tf.config.threading.get_intra_op_parallelism_threads(), "
-        "tf.config.threading.get_inter_op_parallelism_threads() == os.cpu_count())"
+        "tf.config.threading.get_inter_op_parallelism_threads() == os.cpu_count(), "
+        "tf.config.optimizer.get_experimental_options().get('disable_meta_optimizer'))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert done.stdout.split() == ["1", "True"], done.stderr[-1000:]
+    assert done.stdout.split() == ["1", "True", "True"], done.stderr[-1000:]
