@@ -35,8 +35,8 @@ from nmt.translator import Translator, use_decoding_settings  # noqa: E402
 
 def naive_greedy(model, source_ids, max_length):
     """The reference loop, as the original project decoded: eager calls of the model's Keras layers,
-    the encoder layers once, then the decoder's layers one by one at every step (`Seq2Seq._step`, the
-    step training runs), for one sentence, without a compiled graph."""
+    the encoder layers once, then the decoder's LSTM cells, attention and output layers one by one at
+    every step, for one sentence, without a compiled graph."""
     source = np.array([source_ids], np.int32)
     source_mask = source != PAD_ID
     values, states = model.source_embedding(source), []
@@ -49,8 +49,16 @@ def naive_greedy(model, source_ids, max_length):
     attentional = np.zeros((1, model.config.units), np.float32)
     previous, output = np.array([BOS_ID], np.int32), []
     for _ in range(max_length):
-        embedded = model.target_embedding(previous)
-        states, attentional, _ = model._step(embedded, states, attentional, keys, values, source_mask)
+        x = model.target_embedding(previous)
+        if model.config.input_feeding:
+            x = ops.concatenate([x, attentional], -1)
+        new_states = []
+        for layer, state in zip(model.decoder_layers, states):
+            x, state = layer.cell(x, state)
+            new_states.append(state)
+        states = new_states
+        context, _ = model.attention(ops.expand_dims(x, 1), keys, values, source_mask)
+        attentional = model.attentional_layer(ops.concatenate([context[:, 0], x], -1))
         token = int(np.argmax(np.asarray(model.output_projection(attentional))[0]))
         output.append(token)
         if token == EOS_ID:

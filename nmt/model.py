@@ -78,18 +78,15 @@ class Seq2Seq(keras.Model):
         - decoder initial states: a list of [h, c] per layer, each (B, H): the encoder's final states,
           or zeros when ``init_decoder_from_encoder`` is off.
 
-        Inference computes the Keras layers' results at the real positions with fewer weight reads
-        (:func:`_lstm_scan`); padding positions of the outputs are zeros there.
+        Each layer runs :func:`_lstm_scan`, which computes the Keras layer's results at the real
+        positions with its input products hoisted out of the recurrence; padding positions of the
+        outputs are zeros.
         """
         source_mask = ops.not_equal(source_ids, PAD_ID)
         x = self.dropout(self.source_embedding(source_ids), training=training)
         states = []
         for i, layer in enumerate(self.encoder_layers):
-            if training or not layer.built:
-                # Training runs the Keras layer, and so does the first call, which creates its weights.
-                x, *final = layer(x, mask=source_mask, training=training)
-            else:
-                x, *final = self._encoder_layer_for_inference(layer, x, source_mask)
+            x, *final = self._encoder_layer(layer, x, source_mask)
             # final: h, c of each direction; the decoder's state is both directions side by side.
             states.append([ops.concatenate(final[0::2], -1), ops.concatenate(final[1::2], -1)])
             if i < len(self.encoder_layers) - 1:
@@ -98,7 +95,7 @@ class Seq2Seq(keras.Model):
             states = [[ops.zeros_like(h), ops.zeros_like(c)] for h, c in states]
         return x, self.attention.keys(x), source_mask, states
 
-    def _encoder_layer_for_inference(self, layer, x, source_mask):
+    def _encoder_layer(self, layer, x, source_mask):
         """What the Keras encoder layer computes at the real positions (padding gives zero outputs),
         by :func:`_lstm_scan`: x (B, S, I) → outputs (B, S, H), then h, c (B, H) of each direction."""
         if not self.config.bidirectional:
@@ -116,24 +113,43 @@ class Seq2Seq(keras.Model):
         attentional = self.attentional_layer(ops.concatenate([context, decoder_outputs], -1))
         return attentional, alignment
 
-    def _step(self, embedded, states, previous_attentional, keys, values, source_mask):
-        """One teacher-forced decoder step on an embedded input piece (B, E), through the Keras cells;
-        returns the new states, h̃_t (B, H) and alignment weights (B, S)."""
-        x = embedded
-        if self.config.input_feeding:
-            x = ops.concatenate([x, previous_attentional], -1)
-        _, first_state = self.decoder_layers[0].cell(x, states[0])
-        return self._above_first_layer(first_state, states[1:], keys, values, source_mask)
+    def _decoder_weights(self, dtype) -> dict:
+        """The weights a decoder step multiplies by, in the compute dtype: read (and under a mixed
+        policy cast) once per sentence batch, not at every step as the Keras cells would."""
+        first = self.decoder_layers[0].cell
+        return {
+            "feed": ops.cast(first.kernel[self.config.embedding_dim :], dtype),  # h̃_{t-1}'s rows
+            "recurrent": [ops.cast(layer.cell.recurrent_kernel, dtype) for layer in self.decoder_layers],
+            "upper": [
+                (ops.cast(layer.cell.kernel, dtype), ops.cast(layer.cell.bias, dtype))
+                for layer in self.decoder_layers[1:]
+            ],
+            "attentional": ops.cast(self.attentional_layer.kernel, dtype),  # W_c
+        }
 
-    def _above_first_layer(self, first_state, upper_states, keys, values, source_mask):
-        """The decoder layers above the first, then attention: the first layer's new [h, c] (B, H)
-        each and the upper layers' [h, c] → all new states, h̃_t (B, H) and alignment weights (B, S)."""
-        x, new_states = first_state[0], [first_state]
-        for layer, (h, c) in zip(self.decoder_layers[1:], upper_states):
-            x, (h, c) = layer.cell(x, [h, c])
-            new_states.append([h, c])
-        attentional, alignment = self._attend(ops.expand_dims(x, 1), keys, values, source_mask)
-        return new_states, attentional[:, 0], alignment[:, 0]
+    def _decoder_step(self, weights, input_gates, states, previous_attentional, keys, values, source_mask):
+        """One decoder step, in training (teacher forcing) and inference alike.
+
+        weights from :meth:`_decoder_weights`; input_gates (B, 4H): the input piece's share of the
+        first LSTM's gate pre-activations (embedding times input kernel, plus bias); states [h, c] per
+        layer, each (B, H); previous_attentional h̃_{t-1} (B, H) (used with input feeding).
+        Returns the new states, h̃_t (B, H) and alignment weights (B, S).
+        """
+        gates = input_gates + ops.matmul(states[0][0], weights["recurrent"][0])
+        if self.config.input_feeding:
+            gates = gates + ops.matmul(previous_attentional, weights["feed"])
+        x, c = _lstm_update(self.decoder_layers[0].cell, gates, states[0][1])
+        new_states = [[x, c]]
+        for layer, (kernel, bias), recurrent, (h, c) in zip(
+            self.decoder_layers[1:], weights["upper"], weights["recurrent"][1:], states[1:]
+        ):
+            x, c = _lstm_update(layer.cell, ops.matmul(x, kernel) + ops.matmul(h, recurrent) + bias, c)
+            new_states.append([x, c])
+        context, alignment = self.attention(ops.expand_dims(x, 1), keys, values, source_mask)
+        attentional = self.attentional_layer.activation(
+            ops.matmul(ops.concatenate([context[:, 0], x], -1), weights["attentional"])
+        )
+        return new_states, attentional, alignment[:, 0]
 
     def piece_gates(self):
         """(V, 4H): every target piece's share of the first decoder LSTM's gate pre-activations, its
@@ -156,13 +172,15 @@ class Seq2Seq(keras.Model):
 
         Returns log-probabilities (B, V), the new states, h̃_t (B, H) and alignment weights (B, S).
         """
-        cell = self.decoder_layers[0].cell
-        h, c = states[0]
-        gates = ops.take(piece_gates, previous_ids, axis=0) + ops.matmul(h, cell.recurrent_kernel)
-        if self.config.input_feeding:
-            gates = gates + ops.matmul(previous_attentional, cell.kernel[self.config.embedding_dim :])
-        h, c = _lstm_update(cell, gates, c)
-        states, attentional, alignment = self._above_first_layer([h, c], states[1:], keys, values, source_mask)
+        states, attentional, alignment = self._decoder_step(
+            self._decoder_weights(keys.dtype),
+            ops.take(piece_gates, previous_ids, axis=0),
+            states,
+            previous_attentional,
+            keys,
+            values,
+            source_mask,
+        )
         # The output projection as two products over halves of h̃_t, which the two cores compute side by
         # side: one product would read the whole H × V kernel on one core.
         kernel, half = self.output_projection.kernel, self.config.units // 2
@@ -189,27 +207,33 @@ class Seq2Seq(keras.Model):
         return logits, alignment
 
     def _decode_with_input_feeding(self, embedded, states, keys, values, source_mask):
-        """Input feeding makes each step depend on the last h̃, so the decoder runs as a scan over time."""
+        """Input feeding makes each step depend on the last h̃, so the decoder runs as a scan over time;
+        the input pieces' product with the first LSTM's input kernel is one product before it."""
         batch, source_len = ops.shape(source_mask)[0], ops.shape(source_mask)[1]
+        first, dtype = self.decoder_layers[0].cell, embedded.dtype
+        input_gates = ops.matmul(embedded, ops.cast(first.kernel[: self.config.embedding_dim], dtype)) + ops.cast(
+            first.bias, dtype
+        )  # (B, T, 4H)
+        weights = self._decoder_weights(dtype)
         carry = (
             [[h, c] for h, c in states],
-            ops.zeros((batch, self.config.units), dtype=embedded.dtype),
-            ops.zeros((batch, source_len), dtype=embedded.dtype),
+            ops.zeros((batch, self.config.units), dtype=dtype),
+            ops.zeros((batch, source_len), dtype=dtype),
         )
 
-        def step(carry, embedded_t):
+        def step(carry, input_gates_t):
             states, previous_attentional, _ = carry
-            carry = self._step(embedded_t, states, previous_attentional, keys, values, source_mask)
+            carry = self._decoder_step(weights, input_gates_t, states, previous_attentional, keys, values, source_mask)
             # The TensorFlow backend's scan needs outputs shaped like the carry.
             return carry, carry
 
-        _, (_, attentional, alignment) = ops.scan(step, carry, ops.transpose(embedded, (1, 0, 2)))
+        _, (_, attentional, alignment) = ops.scan(step, carry, ops.transpose(input_gates, (1, 0, 2)))
         return ops.transpose(attentional, (1, 0, 2)), ops.transpose(alignment, (1, 0, 2))
 
     # ----------------------------------------------------------------------------------------------
 
     def build(self, input_shape=None):
-        """Weights are created by :meth:`build_weights` (or the first call), not from shapes."""
+        """Weights are created by :meth:`build_weights`, which must run before the first call."""
 
     def call(self, inputs, training=False, with_alignment=None):
         """(source_ids (B, S), target_input_ids (B, T)) → logits (B, T, V), and `with_alignment` (by
@@ -245,21 +269,32 @@ class Seq2Seq(keras.Model):
 
 def _lstm_update(cell, gates, c):
     """The Keras LSTM cell's update: gate pre-activations (B, 4H) in its order (input, forget,
-    candidate, output) and the previous cell state c (B, H) → the new h and c (B, H)."""
-    input_gate, forget_gate, candidate, output_gate = ops.split(gates, 4, axis=-1)
-    c = cell.recurrent_activation(forget_gate) * c + cell.recurrent_activation(input_gate) * cell.activation(candidate)
-    return cell.recurrent_activation(output_gate) * cell.activation(c), c
+    candidate, output) and the previous cell state c (B, H) → the new h and c (B, H), in the dtype of
+    `gates`.
+
+    The activations and their products are computed in float32 whatever the policy: under mixed
+    bfloat16 a training step on these CPUs is faster so (bench/README.md), and the cell state keeps
+    its precision within the step.
+    """
+    dtype = gates.dtype
+    input_gate, forget_gate, candidate, output_gate = ops.split(ops.cast(gates, "float32"), 4, axis=-1)
+    c = cell.recurrent_activation(forget_gate) * ops.cast(c, "float32") + cell.recurrent_activation(
+        input_gate
+    ) * cell.activation(candidate)
+    return ops.cast(cell.recurrent_activation(output_gate) * cell.activation(c), dtype), ops.cast(c, dtype)
 
 
 def _lstm_scan(cell, x, mask, reverse: bool):
-    """An LSTM layer's recurrence for inference: x (B, S, I) and mask (B, S) bool → outputs (B, S, H),
+    """An LSTM layer's recurrence: x (B, S, I) and mask (B, S) bool → outputs (B, S, H),
     zero at padding, and the final h, c (B, H), which padding leaves unchanged; `reverse` runs from
     the last position to the first.
 
     The input product of all positions is one product before the loop, so each step reads only the
-    recurrent weights; the Keras layer reads the input weights again at every step.
+    recurrent weights; the Keras layer multiplies by the input weights (and under a mixed policy casts
+    every weight) again at every step.
     """
-    projected = ops.matmul(x, cell.kernel) + cell.bias  # (B, S, 4H)
+    kernel, recurrent_kernel, bias = (ops.cast(w, x.dtype) for w in (cell.kernel, cell.recurrent_kernel, cell.bias))
+    projected = ops.matmul(x, kernel) + bias  # (B, S, 4H)
     # One sequence to scan, the mask as its last column: the TensorFlow backend's scan takes only one
     # when the length is not known in advance.
     steps = ops.concatenate([projected, ops.cast(ops.expand_dims(mask, -1), projected.dtype)], -1)
@@ -268,7 +303,7 @@ def _lstm_scan(cell, x, mask, reverse: bool):
     def step(carry, inputs):
         h, c = carry
         real = inputs[:, -1:] > 0
-        new_h, new_c = _lstm_update(cell, inputs[:, :-1] + ops.matmul(h, cell.recurrent_kernel), c)
+        new_h, new_c = _lstm_update(cell, inputs[:, :-1] + ops.matmul(h, recurrent_kernel), c)
         h, c = ops.where(real, new_h, h), ops.where(real, new_c, c)
         # The TensorFlow backend's scan needs outputs shaped like the carry.
         return (h, c), (ops.where(real, new_h, 0.0), c)

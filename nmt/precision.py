@@ -1,7 +1,9 @@
 """Training precision: the Keras dtype policy a run trains under, and which one the hardware favours.
 
-Under a mixed policy the layers compute in bfloat16 or float16 and keep float32 variables; the
-attention softmax stays in float32 (nmt.attention), Keras hands the losses their inputs in float32,
+Under a mixed policy the layers compute in bfloat16 or float16 and keep float32 variables; each
+recurrence casts its weights once per batch, not at every step (nmt.model), the LSTM gates'
+activations and the attention softmax stay in float32 (nmt.model, nmt.attention), Keras hands the
+losses their inputs in float32,
 and it scales the loss under float16 so that small gradients do not vanish. Checkpoints are the same
 in every case.
 """
